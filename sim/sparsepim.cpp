@@ -1,0 +1,158 @@
+// sparsepim — command-line entry point.
+//   sparsepim                 the default job (for now: the memory benchmark table)
+//   sparsepim traffic ...     a request stream against a memory config, one JSON object out
+//   sparsepim bench [--json]  the memory benchmark of docs/performance.md
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include "common/errors.h"
+#include "hbm/timing_checker.h"
+#include "traffic.h"
+
+using nlohmann::json;
+using sparsepim::TrafficOptions;
+
+namespace {
+
+// Runs `f` in a child process (fresh peak RSS, and a SystemC kernel of its own) and returns
+// the JSON it produced.
+json in_child(const std::function<json()>& f) {
+  std::fflush(nullptr);
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    std::string out;
+    int code = 0;
+    try {
+      out = f().dump();
+    } catch (const std::exception& e) {
+      out = json{{"error", e.what()}}.dump();
+      code = 1;
+    }
+    ssize_t w = write(fds[1], out.data(), out.size());
+    (void)w;
+    close(fds[1]);
+    _exit(code);
+  }
+  close(fds[1]);
+  std::string s;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) s.append(buf, size_t(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  json j = json::parse(s.empty() ? "{}" : s);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("benchmark case failed: " + j.value("error", std::string("crashed")));
+  return j;
+}
+
+int run_bench(bool as_json, uint64_t requests) {
+  struct Case {
+    const char* config;
+    const char* pattern;
+    bool tlm;
+  };
+  const Case cases[] = {{"hbm2", "stream", false}, {"hbm2", "random", false},
+                        {"hbm3", "stream", false}, {"hbm3", "random", false},
+                        {"hbm2", "stream", true},  {"hbm2", "random", true}};
+  json all = json::array();
+  if (!as_json) {
+    std::printf("sparsepim memory benchmark: %llu reads of 32 B per case, one channel, refresh on,\n"
+                "open page, FR-FCFS; statistics and energy on, timing checker and trace off.\n\n",
+                static_cast<unsigned long long>(requests));
+    std::printf("%-6s %-7s %-7s %10s %9s %8s %13s %13s %9s\n", "memory", "pattern", "path",
+                "GB/s", "% peak", "hit rate", "requests/s", "commands/s", "RSS MB");
+  }
+  for (const Case& c : cases) {
+    TrafficOptions o;
+    o.config = c.config;
+    o.pattern = c.pattern;
+    o.requests = requests;
+    o.via_tlm = c.tlm;
+    json r = in_child([&] { return sparsepim::run_traffic(o); });
+    all.push_back(r);
+    if (!as_json) {
+      const double hits = r["row_hits"].get<double>();
+      const double total = hits + r["row_misses"].get<double>() + r["row_conflicts"].get<double>();
+      std::printf("%-6s %-7s %-7s %10.2f %8.1f%% %7.1f%% %13.0f %13.0f %9.1f\n", c.config, c.pattern,
+                  c.tlm ? "tlm-at" : "engine", r["bandwidth_GBps"].get<double>(),
+                  100.0 * r["bandwidth_GBps"].get<double>() / r["peak_bandwidth_GBps"].get<double>(),
+                  100.0 * hits / total, r["requests_per_wall_s"].get<double>(),
+                  r["commands_per_wall_s"].get<double>(), r["peak_rss_MB"].get<double>());
+      std::fflush(stdout);
+    }
+  }
+  if (as_json) std::cout << all.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sparsepim: an HBM processing-in-memory model for sparse-attention LLM decoding"};
+  app.require_subcommand(0, 1);
+
+  TrafficOptions t;
+  auto* traffic = app.add_subcommand("traffic", "Run a request stream against a memory config; prints one JSON object");
+  traffic->add_option("--config", t.config, "memory preset name or JSON file")->capture_default_str();
+  traffic->add_option("--set", t.sets, "override a config value: section.key=value (repeatable)");
+  traffic->add_option("--channels", t.channels, "number of channels (default: as configured)");
+  traffic->add_option("--pattern", t.pattern, "stream | random")->capture_default_str();
+  traffic->add_option("--requests", t.requests, "number of requests")->capture_default_str();
+  traffic->add_option("--seed", t.seed, "random seed")->capture_default_str();
+  traffic->add_option("--read-ratio", t.read_ratio, "share of reads, 0..1")->capture_default_str();
+  traffic->add_option("--trace", t.trace_file, "request trace: lines '[cycle] R|W address', '#' comments");
+  traffic->add_flag("--check-timing", t.check_timing, "run the independent timing checker; fail at the first violation");
+  traffic->add_option("--command-trace", t.command_trace, "write every DRAM command to this file");
+  traffic->add_flag("--tlm", t.via_tlm, "drive the channel through its TLM-2.0 AT socket");
+  bool no_stats = false;
+  traffic->add_flag("--no-stats", no_stats, "statistics and energy off (raw engine speed)");
+
+  bool bench_json = false;
+  uint64_t bench_requests = 1000000;
+  auto* bench = app.add_subcommand("bench", "Memory benchmark: bandwidth and simulation speed");
+  bench->add_flag("--json", bench_json, "print JSON");
+  bench->add_option("--requests", bench_requests, "requests per case")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (traffic->parsed()) {
+      if (no_stats) t.stats = t.energy = false;
+      std::cout << sparsepim::run_traffic(t).dump(2) << "\n";
+      return 0;
+    }
+    if (bench->parsed()) return run_bench(bench_json, bench_requests);
+    // The default job. Until the decode simulation exists it is the memory benchmark.
+    return run_bench(false, bench_requests);
+  } catch (const sparsepim::hbm::TimingViolation& e) {
+    std::cerr << "sparsepim: timing violation: " << e.what() << "\n";
+    return 3;
+  } catch (const sparsepim::ConfigError& e) {
+    std::cerr << "sparsepim: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const sparsepim::InputError& e) {
+    std::cerr << "sparsepim: input error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "sparsepim: error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+// libsystemc references sc_main; this program has its own main() and starts SystemC
+// simulations itself (sc_start), so sc_main is never the entry point.
+extern "C" int sc_main(int, char**) {
+  std::fprintf(stderr, "sparsepim: sc_main is not an entry point\n");
+  return 1;
+}
