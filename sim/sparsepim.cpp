@@ -114,6 +114,9 @@ int main(int argc, char** argv) {
   traffic->add_option("--read-ratio", t.read_ratio, "share of reads, 0..1")->capture_default_str();
   traffic->add_option("--trace", t.trace_file, "request trace: lines '[cycle] R|W address', '#' comments");
   traffic->add_flag("--check-timing", t.check_timing, "run the independent timing checker; fail at the first violation");
+  traffic->add_option("--checker-set", t.checker_sets,
+                      "check the command stream against a device differing by section.key=value "
+                      "(e.g. a stricter part); repeatable");
   traffic->add_option("--command-trace", t.command_trace, "write every DRAM command to this file");
   traffic->add_flag("--tlm", t.via_tlm, "drive the channel through its TLM-2.0 AT socket");
   bool no_stats = false;

@@ -189,7 +189,14 @@ json run_traffic(const TrafficOptions& opt) {
   StatsObserver stats(cfg);
   EnergyObserver energy(cfg);
   std::unique_ptr<TimingChecker> checker;
-  if (opt.check_timing) checker = std::make_unique<TimingChecker>(cfg, /*throw_on_first=*/true);
+  if (opt.check_timing) {
+    std::vector<std::string> checker_sets = sets;
+    checker_sets.insert(checker_sets.end(), opt.checker_sets.begin(), opt.checker_sets.end());
+    checker = std::make_unique<TimingChecker>(load_memory_config(opt.config, checker_sets),
+                                              /*throw_on_first=*/true);
+  } else if (!opt.checker_sets.empty()) {
+    throw ConfigError("--checker-set needs --check-timing");
+  }
   std::unique_ptr<CommandTraceWriter> trace;
   if (!opt.command_trace.empty()) trace = std::make_unique<CommandTraceWriter>(opt.command_trace);
 

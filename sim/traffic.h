@@ -19,6 +19,7 @@ struct TrafficOptions {
   double read_ratio = 1.0;
   std::string trace_file;             // request trace instead of a pattern
   bool check_timing = false;          // run the independent checker; fail at the first violation
+  std::vector<std::string> checker_sets;  // check against a device that differs by these values
   std::string command_trace;          // write every command here
   bool stats = true;
   bool energy = true;

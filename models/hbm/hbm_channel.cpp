@@ -62,11 +62,16 @@ void HbmChannel::functional_access(tlm_generic_payload& trans) {
   if (trans.get_extension<PimExtension>()) return;
   const uint64_t block = engine_.config().org.row_bytes();
   const uint64_t addr = trans.get_address();
+  const uint64_t len = trans.get_data_length();
+  if (trans.is_read()) {  // never-written memory reads as zeros and costs no storage
+    const auto it = rows_.find(addr / block);
+    if (it == rows_.end()) std::memset(trans.get_data_ptr(), 0, len);
+    else std::memcpy(trans.get_data_ptr(), it->second.data() + addr % block, len);
+    return;
+  }
   auto& row = rows_[addr / block];
   if (row.empty()) row.assign(block, 0);
-  unsigned char* p = row.data() + addr % block;
-  if (trans.is_write()) std::memcpy(p, trans.get_data_ptr(), trans.get_data_length());
-  else std::memcpy(trans.get_data_ptr(), p, trans.get_data_length());
+  std::memcpy(row.data() + addr % block, trans.get_data_ptr(), len);
 }
 
 unsigned HbmChannel::transport_dbg(tlm_generic_payload& trans) {
@@ -201,6 +206,7 @@ void HbmChannel::send_next_response() {
 }
 
 void HbmChannel::wake() {
+  ++wakeups_;
   const uint64_t now = cycle_of(sc_time_stamp());
   if (now > 0) engine_.run_until(now - 1);
   if (waiting_req_) {

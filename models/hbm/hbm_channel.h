@@ -38,6 +38,7 @@ class HbmChannel : public sc_core::sc_module, public CompletionSink {
     return sc_core::sc_time::from_value(cycle * tck_ps_);
   }
   uint64_t responses_sent() const { return responses_sent_; }
+  uint64_t wakeups() const { return wakeups_; }  // SystemC process activations of this channel
 
   // CompletionSink
   void on_request_done(const Request& r, uint64_t arrival, uint64_t done_cycle) override;
@@ -78,6 +79,7 @@ class HbmChannel : public sc_core::sc_module, public CompletionSink {
   bool blocking_finished_ = false;
   uint64_t last_response_cycle_ = 0;
   uint64_t responses_sent_ = 0;
+  uint64_t wakeups_ = 0;
   // Functional contents: sparse, one buffer per touched row.
   std::unordered_map<uint64_t, std::vector<unsigned char>> rows_;
 };
