@@ -257,6 +257,14 @@ ChannelEngine::Candidate ChannelEngine::compute_candidate(uint32_t pc) {
       oldest_bank = b;
     }
   }
+  // Nothing in the active direction may go (e.g. every write arrived after a pending PIM op
+  // while older reads wait): serve the other direction rather than deadlock.
+  if (best.cycle == kNever) {
+    const bool other = !writes;
+    for (uint64_t m = other ? p.write_mask : p.read_mask; m; m &= m - 1)
+      consider_bank(pc, uint32_t(ctz64(m)), other, false, barrier, best, best_seq, best_cas);
+    forced_used = true;  // not the FR-FCFS choice of one direction: no incremental merging
+  }
   // Age cap: a request waiting too long is served before any row hit.
   if (best.cycle != kNever && oldest_seq != kNever) {
     const Entry& h = entries_[(writes ? p.writes[oldest_bank] : p.reads[oldest_bank]).head];
@@ -552,7 +560,9 @@ void ChannelEngine::execute(uint32_t pc, const Candidate& c) {
   invalidate_row_candidates(pc, c.cycle + (c.cmd == Cmd::ACT ? cfg_.timing.ACT_BUS : 1));
 }
 
-bool ChannelEngine::step() {
+bool ChannelEngine::step() { return !idle() && issue_next(); }
+
+bool ChannelEngine::issue_next() {
   uint64_t best = kNever;
   int which = -1;  // pseudo-channel, or -2 for the PIM op
   Cmd pim_cmd = Cmd::ACT;
@@ -599,7 +609,7 @@ void ChannelEngine::run_until(uint64_t limit) {
     Cmd pim_cmd;
     if (pim_candidate(pim_cycle, pim_cmd)) best = std::min(best, pim_cycle);
     if (best == kNever || best > limit) break;
-    step();
+    issue_next();
   }
   if (limit != kNever) set_now(limit + 1);
 }

@@ -22,23 +22,53 @@ namespace sparsepim::hbm {
 
 namespace {
 constexpr std::array<std::string_view, TimingChecker::kNumRules> kRuleNames = {
-    "ORDER",       "ADDRESS",     "ROW_BUS",           "COL_BUS",
-    "DATA_BUS",    "tRTW",        "ACT_TO_OPEN_BANK",  "COL_TO_CLOSED_BANK",
-    "ROW_MISMATCH", "ACTAB_WITH_OPEN_BANK", "REF_WITH_OPEN_BANK", "tRCD_RD",
-    "tRCD_WR",     "tRAS",        "tRC",               "tRP",
-    "tRTP",        "tWR",         "tRRD_L",            "tRRD_S",
-    "tFAW",        "tCCD_L",      "tCCD_S",            "tCCD_R",
-    "tWTR_L",      "tWTR_S",      "tCCDAB",            "tRFC",
-    "tRFC_PB",     "tRREFD"};
+    "ORDER",
+    "ADDRESS",
+    "ROW_BUS",
+    "COL_BUS",
+    "DATA_BUS",
+    "tRTW",
+    "ACT_TO_OPEN_BANK",
+    "COL_TO_CLOSED_BANK",
+    "ROW_MISMATCH",
+    "ACTAB_WITH_OPEN_BANK",
+    "REF_WITH_OPEN_BANK",
+    "tRCD_RD",
+    "tRCD_WR",
+    "tRAS",
+    "tRC",
+    "tRP",
+    "tRTP",
+    "tWR",
+    "tRRD_L",
+    "tRRD_S",
+    "tFAW",
+    "tCCD_L",
+    "tCCD_S",
+    "tCCD_R",
+    "tWTR_L",
+    "tWTR_S",
+    "tCCDAB",
+    "tRFC",
+    "tRFC_PB",
+    "tRREFD"};
 
-bool is_read_direction(Cmd c) { return c == Cmd::RD || c == Cmd::MVSB; }
-bool is_write_direction(Cmd c) { return c == Cmd::WR || c == Cmd::WRGB; }
+bool is_read_direction(Cmd c) {
+  return c == Cmd::RD || c == Cmd::MVSB;
+}
+bool is_write_direction(Cmd c) {
+  return c == Cmd::WR || c == Cmd::WRGB;
+}
 }  // namespace
 
-std::string_view TimingChecker::rule_name(Rule r) { return kRuleNames[static_cast<int>(r)]; }
+std::string_view TimingChecker::rule_name(Rule r) {
+  return kRuleNames[static_cast<int>(r)];
+}
 
 TimingChecker::TimingChecker(const MemoryConfig& cfg, bool throw_on_first)
-    : org_(cfg.org), t_(cfg.timing), banks_per_pc_(cfg.org.banks_per_pc()),
+    : org_(cfg.org),
+      t_(cfg.timing),
+      banks_per_pc_(cfg.org.banks_per_pc()),
       throw_on_first_(throw_on_first) {
   const int64_t cl = t_.CL, cwl = t_.CWL, bl = t_.BL;
   rtw_eff_ = std::max<int64_t>(t_.RTW, cl + bl + 2 - cwl);
@@ -62,8 +92,10 @@ std::string TimingChecker::describe(const Command& c) const {
   std::ostringstream s;
   s << cmd_name(c.cmd) << " at cycle " << c.cycle << " ch" << c.channel;
   if (is_all_bank(c.cmd)) {
-    if (c.scope_channel) s << " (all banks of the channel)";
-    else s << " pc" << unsigned(c.pc) << " (all banks)";
+    if (c.scope_channel)
+      s << " (all banks of the channel)";
+    else
+      s << " pc" << unsigned(c.pc) << " (all banks)";
   } else {
     s << " pc" << unsigned(c.pc) << " sid" << unsigned(c.sid) << " bg" << unsigned(c.bg) << " ba"
       << unsigned(c.bank);
@@ -90,8 +122,7 @@ void TimingChecker::report(Rule r, std::string msg) {
 void TimingChecker::gap(Rule r, const Command& c, const Prior& p, int64_t need) {
   if (int64_t(c.cycle) >= p.cycle + need) return;
   std::ostringstream s;
-  s << rule_name(r) << " violated: " << describe(c) << ", " << cmd_name(p.cmd) << " at "
-    << p.cycle;
+  s << rule_name(r) << " violated: " << describe(c) << ", " << cmd_name(p.cmd) << " at " << p.cycle;
   if (p.bank >= 0) s << " (" << describe_bank(p.pc, p.bank) << ")";
   s << ", needs >= " << need << " cycles";
   report(r, s.str());
@@ -103,8 +134,10 @@ void TimingChecker::state_violation(Rule r, const Command& c, const std::string&
 
 bool TimingChecker::valid_address(const Command& c) {
   std::string why;
-  if (c.channel >= org_.channels) why = "channel out of range";
-  else if (int(c.cmd) >= kNumCmds) why = "unknown command";
+  if (c.channel >= org_.channels)
+    why = "channel out of range";
+  else if (int(c.cmd) >= kNumCmds)
+    why = "unknown command";
   else if (!(is_all_bank(c.cmd) && c.scope_channel) && c.pc >= org_.pseudo_channels)
     why = "pseudo-channel out of range";
   else if (c.sid >= org_.sids || c.bg >= org_.bank_groups || c.bank >= org_.banks_per_group)
@@ -220,16 +253,15 @@ void TimingChecker::on_act(ChannelHist& ch, const Command& c, uint32_t b) {
   SidHist& s = sid_hist(ch, pc, c.sid);
   const PcHist& p = ch.pcs[pc];
 
-  if (k.open)
-    state_violation(Rule::kActOpenBank, c, "row " + std::to_string(k.row) + " is open");
-  gap(Rule::kRC, c, {k.act, k.act_cmd, -1, pc}, t_.RC);        // ACT -> ACT same bank
-  gap(Rule::kRP, c, {k.pre, k.pre_cmd, -1, pc}, t_.RP);        // PRE -> ACT
-  gap(Rule::kRFC, c, {p.ref, Cmd::REF, -1, pc}, t_.RFC);       // REF -> ACT, pseudo-channel
+  if (k.open) state_violation(Rule::kActOpenBank, c, "row " + std::to_string(k.row) + " is open");
+  gap(Rule::kRC, c, {k.act, k.act_cmd, -1, pc}, t_.RC);             // ACT -> ACT same bank
+  gap(Rule::kRP, c, {k.pre, k.pre_cmd, -1, pc}, t_.RP);             // PRE -> ACT
+  gap(Rule::kRFC, c, {p.ref, Cmd::REF, -1, pc}, t_.RFC);            // REF -> ACT, pseudo-channel
   gap(Rule::kRFC_PB, c, {k.refpb, Cmd::REFPB, -1, pc}, t_.RFC_PB);  // REFPB -> ACT same bank
-  if (s.refpb_bank != b)                                       // REFPB -> ACT other bank, SID
+  if (s.refpb_bank != b)                                            // REFPB -> ACT other bank, SID
     gap(Rule::kRREFD, c, {s.refpb, Cmd::REFPB, int32_t(s.refpb_bank), pc}, t_.RREFD);
   gap(Rule::kRRD_L, c, {g.act, Cmd::ACT, -1, pc}, t_.RRD_L);  // ACT -> ACT same bank group
-  Prior other;                                                 // ACT -> ACT other bank group
+  Prior other;                                                // ACT -> ACT other bank group
   for (uint32_t gg = 0; gg < org_.bank_groups; ++gg) {
     if (gg == c.bg) continue;
     const GroupHist& o = group(ch, pc, c.sid, gg);
@@ -265,9 +297,9 @@ void TimingChecker::on_rd_wr(ChannelHist& ch, const Command& c, uint32_t b) {
   if (!k.open)
     state_violation(Rule::kColClosedBank, c, "bank is closed");
   else if (k.row != c.row)
-    state_violation(Rule::kRowMismatch, c,
-                    "row " + std::to_string(c.row) + " requested, row " + std::to_string(k.row) +
-                        " open");
+    state_violation(
+        Rule::kRowMismatch, c,
+        "row " + std::to_string(c.row) + " requested, row " + std::to_string(k.row) + " open");
   gap(rd ? Rule::kRCD_RD : Rule::kRCD_WR, c, {k.act, k.act_cmd, -1, c.pc},
       rd ? t_.RCD_RD : t_.RCD_WR);
   check_data_column(ch, c);
@@ -393,8 +425,8 @@ void TimingChecker::on_macab(ChannelHist& ch, const Command& c, uint32_t pc_lo, 
                     describe_bank(mismatch_pc, mismatch) + " has row " +
                         std::to_string(bank(ch, mismatch_pc, uint32_t(mismatch)).row) +
                         " open, MACAB row " + std::to_string(c.row));
-  gap(Rule::kRCD_RD, c, act, t_.RCD_RD);   // ACTAB -> MACAB on every bank
-  gap(Rule::kCCDAB, c, mac, t_.CCDAB);     // MACAB -> MACAB (power limit)
+  gap(Rule::kRCD_RD, c, act, t_.RCD_RD);  // ACTAB -> MACAB on every bank
+  gap(Rule::kCCDAB, c, mac, t_.CCDAB);    // MACAB -> MACAB (power limit)
   for (uint32_t p = pc_lo; p < pc_hi; ++p) {
     ch.pcs[p].macab = int64_t(c.cycle);
     for (uint32_t b = 0; b < banks_per_pc_; ++b) {
@@ -426,10 +458,10 @@ void TimingChecker::on_ref(ChannelHist& ch, const Command& c, uint32_t pc_lo, ui
     state_violation(Rule::kRefOpenBank, c,
                     describe_bank(open_pc, open_bank) + " has row " +
                         std::to_string(bank(ch, open_pc, uint32_t(open_bank)).row) + " open");
-  gap(Rule::kRP, c, pre, t_.RP);           // every bank precharged for tRP
-  gap(Rule::kRC, c, act, t_.RC);           // and tRC after its last activate
-  gap(Rule::kRFC, c, ref, t_.RFC);         // REF -> REF
-  gap(Rule::kRFC_PB, c, refpb, t_.RFC_PB); // a per-bank refresh still running
+  gap(Rule::kRP, c, pre, t_.RP);            // every bank precharged for tRP
+  gap(Rule::kRC, c, act, t_.RC);            // and tRC after its last activate
+  gap(Rule::kRFC, c, ref, t_.RFC);          // REF -> REF
+  gap(Rule::kRFC_PB, c, refpb, t_.RFC_PB);  // a per-bank refresh still running
   for (uint32_t p = pc_lo; p < pc_hi; ++p) ch.pcs[p].ref = int64_t(c.cycle);
 }
 
@@ -441,9 +473,9 @@ void TimingChecker::on_command(const Command& c) {
   ChannelHist& ch = channels_[c.channel];
   const int64_t t = int64_t(c.cycle);
   if (t < ch.last_cycle)
-    state_violation(Rule::kOrder, c,
-                    "an earlier command of this channel issued at cycle " +
-                        std::to_string(ch.last_cycle));
+    state_violation(
+        Rule::kOrder, c,
+        "an earlier command of this channel issued at cycle " + std::to_string(ch.last_cycle));
   ch.last_cycle = std::max(ch.last_cycle, t);
 
   uint32_t pc_lo = c.pc, pc_hi = c.pc + 1u;
@@ -453,23 +485,44 @@ void TimingChecker::on_command(const Command& c) {
   }
   const uint32_t b = (uint32_t(c.sid) * org_.bank_groups + c.bg) * org_.banks_per_group + c.bank;
 
-  if (is_row_command(c.cmd)) check_row_bus(ch, c);
-  else check_col_bus(ch, c, pc_lo, pc_hi);
+  if (is_row_command(c.cmd))
+    check_row_bus(ch, c);
+  else
+    check_col_bus(ch, c, pc_lo, pc_hi);
 
   switch (c.cmd) {
-    case Cmd::ACT: on_act(ch, c, b); break;
-    case Cmd::PRE: on_pre(ch, c, b); break;
-    case Cmd::PREA: on_prea(ch, c, pc_lo, pc_hi); break;
+    case Cmd::ACT:
+      on_act(ch, c, b);
+      break;
+    case Cmd::PRE:
+      on_pre(ch, c, b);
+      break;
+    case Cmd::PREA:
+      on_prea(ch, c, pc_lo, pc_hi);
+      break;
     case Cmd::RD:
-    case Cmd::WR: on_rd_wr(ch, c, b); break;
-    case Cmd::REF: on_ref(ch, c, pc_lo, pc_hi); break;
-    case Cmd::REFPB: on_refpb(ch, c, b); break;
-    case Cmd::ACTAB: on_actab(ch, c, pc_lo, pc_hi); break;
-    case Cmd::MACAB: on_macab(ch, c, pc_lo, pc_hi); break;
+    case Cmd::WR:
+      on_rd_wr(ch, c, b);
+      break;
+    case Cmd::REF:
+      on_ref(ch, c, pc_lo, pc_hi);
+      break;
+    case Cmd::REFPB:
+      on_refpb(ch, c, b);
+      break;
+    case Cmd::ACTAB:
+      on_actab(ch, c, pc_lo, pc_hi);
+      break;
+    case Cmd::MACAB:
+      on_macab(ch, c, pc_lo, pc_hi);
+      break;
     case Cmd::WRGB:
     case Cmd::MVSB:
-    case Cmd::MVGB: on_buffer_burst(ch, c); break;
-    case Cmd::kCount: break;
+    case Cmd::MVGB:
+      on_buffer_burst(ch, c);
+      break;
+    case Cmd::kCount:
+      break;
   }
 }
 

@@ -85,7 +85,7 @@ class TimingChecker : public CommandObserver {
     bool open = false;
     uint32_t row = 0;
   };
-  struct GroupHist {  // one bank group of one SID
+  struct GroupHist {       // one bank group of one SID
     int64_t act = kNone;   // last ACT (not ACTAB)
     int64_t data = kNone;  // last RD/WR/WRGB/MVSB/MVGB
     int64_t wr = kNone;    // last WR
@@ -102,14 +102,14 @@ class TimingChecker : public CommandObserver {
     Cmd cmd = Cmd::RD;
   };
   struct PcHist {
-    int64_t col = kNone;        // last column command
+    int64_t col = kNone;  // last column command
     Cmd col_cmd = Cmd::RD;
-    int64_t rd_dir = kNone;     // last RD/MVSB (read direction on the data bus)
+    int64_t rd_dir = kNone;  // last RD/MVSB (read direction on the data bus)
     Cmd rd_dir_cmd = Cmd::RD;
-    int64_t macab = kNone;      // last MACAB reaching this pseudo-channel
-    int64_t ref = kNone;        // last REF reaching this pseudo-channel
+    int64_t macab = kNone;  // last MACAB reaching this pseudo-channel
+    int64_t ref = kNone;    // last REF reaching this pseudo-channel
     std::array<Burst, kBurstRing> bursts{};
-    uint32_t burst_pos = 0;     // next slot to write
+    uint32_t burst_pos = 0;  // next slot to write
     uint32_t burst_count = 0;
   };
   struct ChannelHist {
@@ -118,7 +118,7 @@ class TimingChecker : public CommandObserver {
     int64_t row_bus_cmd_cycle = kNone;
     Cmd row_bus_cmd = Cmd::ACT;
     std::vector<PcHist> pcs;
-    std::vector<SidHist> sids;    // [pc][sid]
+    std::vector<SidHist> sids;      // [pc][sid]
     std::vector<GroupHist> groups;  // [pc][sid][bg]
     std::vector<BankHist> banks;    // [pc][sid][bg][bank]
   };
@@ -165,17 +165,21 @@ class TimingChecker : public CommandObserver {
   void check_data_column(ChannelHist& ch, const Command& c);
   void record_data_column(ChannelHist& ch, const Command& c);
 
-  BankHist& bank(ChannelHist& ch, uint32_t pc, uint32_t b) { return ch.banks[pc * banks_per_pc_ + b]; }
+  BankHist& bank(ChannelHist& ch, uint32_t pc, uint32_t b) {
+    return ch.banks[pc * banks_per_pc_ + b];
+  }
   GroupHist& group(ChannelHist& ch, uint32_t pc, uint32_t sid, uint32_t bg) {
     return ch.groups[(pc * org_.sids + sid) * org_.bank_groups + bg];
   }
-  SidHist& sid_hist(ChannelHist& ch, uint32_t pc, uint32_t sid) { return ch.sids[pc * org_.sids + sid]; }
+  SidHist& sid_hist(ChannelHist& ch, uint32_t pc, uint32_t sid) {
+    return ch.sids[pc * org_.sids + sid];
+  }
 
   Organization org_;
   Timing t_;
   uint32_t banks_per_pc_;
-  int64_t rtw_eff_;    // max(RTW, CL+BL+2-CWL)
-  int64_t wr_to_pre_;  // CWL+BL+WR
+  int64_t rtw_eff_;        // max(RTW, CL+BL+2-CWL)
+  int64_t wr_to_pre_;      // CWL+BL+WR
   int64_t wtr_l_, wtr_s_;  // CWL+BL+WTR_L/S
   bool throw_on_first_;
   std::vector<ChannelHist> channels_;

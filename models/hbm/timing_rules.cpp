@@ -20,6 +20,8 @@ std::vector<TimingRule> hbm_timing_rules(const Timing& t) {
   const std::vector<Cmd> kActs = {C::ACT, C::ACTAB};
   const std::vector<Cmd> kPres = {C::PRE, C::PREA};
   const std::vector<Cmd> kWrites = {C::WR, C::WRGB};
+  // Bursts that drive the data path in the write direction (data CWL after the command).
+  const std::vector<Cmd> kWriteDirection = {C::WR, C::WRGB, C::MVGB};
   const uint32_t write_to_pre = t.CWL + t.BL + t.WR;
 
   return {
@@ -30,7 +32,7 @@ std::vector<TimingRule> hbm_timing_rules(const Timing& t) {
       // ---- pseudo-channel: column-command bus and data bus ----
       {"column cmd bus", L::kPseudoChannel, kColCmds, kColCmds, 1},
       {"data bus burst", L::kPseudoChannel, kDataCmds, kDataCmds, t.BL},
-      {"tRTW", L::kPseudoChannel, {C::RD, C::MVSB}, kWrites, effective_read_to_write(t)},
+      {"tRTW", L::kPseudoChannel, {C::RD, C::MVSB}, kWriteDirection, effective_read_to_write(t)},
       {"tCCD_R", L::kSid, kDataCmds, kDataCmds, t.CCD_R, /*other_siblings=*/true},
       {"tRFC (REF to REF)", L::kPseudoChannel, {C::REF}, {C::REF}, t.RFC},
 
