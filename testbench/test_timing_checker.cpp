@@ -2,6 +2,7 @@
 // streams), random and locality-heavy traffic through the real engine (zero violations over
 // millions of commands), mutated engines (the checker must notice), and PIM operations.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fork_sim.h"
 #include "hbm/channel_engine.h"
 #include "hbm/memory_config.h"
 #include "hbm/timing_checker.h"
@@ -35,17 +37,27 @@ Command bank_cmd(uint64_t cycle, Cmd cmd, uint32_t pc, uint32_t sid, uint32_t bg
   return c;
 }
 // Shorthands for pseudo-channel 0, SID 0.
-Command act(uint64_t t, uint32_t bg, uint32_t ba, uint32_t row = 0) { return bank_cmd(t, Cmd::ACT, 0, 0, bg, ba, row); }
-Command pre(uint64_t t, uint32_t bg, uint32_t ba) { return bank_cmd(t, Cmd::PRE, 0, 0, bg, ba); }
-Command rd(uint64_t t, uint32_t bg, uint32_t ba, uint32_t row = 0) { return bank_cmd(t, Cmd::RD, 0, 0, bg, ba, row); }
-Command wr(uint64_t t, uint32_t bg, uint32_t ba, uint32_t row = 0) { return bank_cmd(t, Cmd::WR, 0, 0, bg, ba, row); }
+Command act(uint64_t t, uint32_t bg, uint32_t ba, uint32_t row = 0) {
+  return bank_cmd(t, Cmd::ACT, 0, 0, bg, ba, row);
+}
+Command pre(uint64_t t, uint32_t bg, uint32_t ba) {
+  return bank_cmd(t, Cmd::PRE, 0, 0, bg, ba);
+}
+Command rd(uint64_t t, uint32_t bg, uint32_t ba, uint32_t row = 0) {
+  return bank_cmd(t, Cmd::RD, 0, 0, bg, ba, row);
+}
+Command wr(uint64_t t, uint32_t bg, uint32_t ba, uint32_t row = 0) {
+  return bank_cmd(t, Cmd::WR, 0, 0, bg, ba, row);
+}
 // All-bank commands: scope_channel = true reaches the whole channel (attacc-hbm3-pim's scope).
 Command all_bank(uint64_t t, Cmd cmd, uint32_t pc, bool scope_channel, uint32_t row = 0) {
   Command c = bank_cmd(t, cmd, pc, 0, 0, 0, row);
   c.scope_channel = scope_channel;
   return c;
 }
-Command chan(uint64_t t, Cmd cmd, uint32_t row = 0) { return all_bank(t, cmd, 0, true, row); }
+Command chan(uint64_t t, Cmd cmd, uint32_t row = 0) {
+  return all_bank(t, cmd, 0, true, row);
+}
 
 struct Case {
   std::string name;
@@ -59,7 +71,9 @@ struct Case {
   std::function<void(MemoryConfig&)> tweak = nullptr;
 };
 
-std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
+std::ostream& operator<<(std::ostream& os, const Case& c) {
+  return os << c.name;
+}
 
 std::vector<Command> last_earlier(std::vector<Command> v) {
   --v.back().cycle;
@@ -72,7 +86,9 @@ TimingChecker run_stream(const MemoryConfig& cfg, const std::vector<Command>& cm
   return chk;
 }
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& p) {
+  return s.rfind(p, 0) == 0;
+}
 
 std::string all_messages(const TimingChecker& chk) {
   std::string s;
@@ -92,138 +108,308 @@ std::vector<Case> planted_cases() {
   const std::vector<std::string> two_sids = {"organization.sids=2"};
   std::vector<Case> v;
   // --- buses
-  v.push_back({"ROW_BUS_act_holds_two_cycles", "hbm2", none,
-               {act(0, 0, 0), bank_cmd(2, Cmd::ACT, 1, 0, 0, 0)}, {}, {"ROW_BUS"}});
-  v.push_back({"ROW_BUS_pre_after_act", "hbm3", none,
-               {bank_cmd(0, Cmd::ACT, 1, 0, 0, 0), pre(2, 0, 0)}, {}, {"ROW_BUS"}});
-  v.push_back({"COL_BUS", "attacc-hbm3-pim", none,
-               {chan(0, Cmd::ACTAB, 3), chan(19, Cmd::MACAB, 3), bank_cmd(20, Cmd::WRGB, 0, 0, 0, 0)},
-               {}, {"COL_BUS"}});
+  v.push_back({"ROW_BUS_act_holds_two_cycles",
+               "hbm2",
+               none,
+               {act(0, 0, 0), bank_cmd(2, Cmd::ACT, 1, 0, 0, 0)},
+               {},
+               {"ROW_BUS"}});
+  v.push_back({"ROW_BUS_pre_after_act",
+               "hbm3",
+               none,
+               {bank_cmd(0, Cmd::ACT, 1, 0, 0, 0), pre(2, 0, 0)},
+               {},
+               {"ROW_BUS"}});
+  v.push_back(
+      {"COL_BUS",
+       "attacc-hbm3-pim",
+       none,
+       {chan(0, Cmd::ACTAB, 3), chan(19, Cmd::MACAB, 3), bank_cmd(20, Cmd::WRGB, 0, 0, 0, 0)},
+       {},
+       {"COL_BUS"}});
   // RD data [38,40); MVGB at 34 puts its data at [40,42); at 33 it overlaps.
-  v.push_back({"DATA_BUS", "attacc-hbm3-pim", none,
-               {act(0, 0, 0), rd(19, 0, 0), bank_cmd(34, Cmd::MVGB, 0, 0, 1, 0)}, {}, {"DATA_BUS"}});
+  v.push_back({"DATA_BUS",
+               "attacc-hbm3-pim",
+               none,
+               {act(0, 0, 0), rd(19, 0, 0), bank_cmd(34, Cmd::MVGB, 0, 0, 1, 0)},
+               {},
+               {"DATA_BUS"}});
   // Two SIDs with CCD_R = 1: only the data bus keeps reads of different SIDs apart.
-  v.push_back({"DATA_BUS_other_sid", "hbm3", two_sids,
+  v.push_back({"DATA_BUS_other_sid",
+               "hbm3",
+               two_sids,
                {act(0, 0, 0), bank_cmd(2, Cmd::ACT, 0, 1, 0, 0), rd(40, 0, 0),
                 bank_cmd(42, Cmd::RD, 0, 1, 0, 0)},
-               {}, {"DATA_BUS"}, [](MemoryConfig& m) { m.timing.CCD_R = 1; }});
+               {},
+               {"DATA_BUS"},
+               [](MemoryConfig& m) { m.timing.CCD_R = 1; }});
   // Effective RTW = max(3, CL+BL+2-CWL = 17) on attacc.
-  v.push_back({"tRTW_effective", "attacc-hbm3-pim", none, {act(0, 0, 0), rd(19, 0, 0), wr(36, 0, 0)},
-               {}, {"tRTW"}});
-  v.push_back({"tRTW_preset", "hbm2", none, {act(0, 0, 0), rd(12, 0, 0), wr(30, 0, 0)}, {}, {"tRTW"}});
-  v.push_back({"tRTW_buffer_bursts", "attacc-hbm3-pim", none,
-               {bank_cmd(0, Cmd::MVSB, 0, 0, 0, 0), bank_cmd(17, Cmd::WRGB, 0, 0, 1, 0)}, {}, {"tRTW"}});
+  v.push_back({"tRTW_effective",
+               "attacc-hbm3-pim",
+               none,
+               {act(0, 0, 0), rd(19, 0, 0), wr(36, 0, 0)},
+               {},
+               {"tRTW"}});
+  v.push_back(
+      {"tRTW_preset", "hbm2", none, {act(0, 0, 0), rd(12, 0, 0), wr(30, 0, 0)}, {}, {"tRTW"}});
+  v.push_back({"tRTW_buffer_bursts",
+               "attacc-hbm3-pim",
+               none,
+               {bank_cmd(0, Cmd::MVSB, 0, 0, 0, 0), bank_cmd(17, Cmd::WRGB, 0, 0, 1, 0)},
+               {},
+               {"tRTW"}});
   // --- bank state
-  v.push_back({"ACT_TO_OPEN_BANK", "hbm2", none, {act(0, 0, 0, 1), pre(28, 0, 0), act(42, 0, 0, 2)},
-               {act(0, 0, 0, 1), act(42, 0, 0, 2)}, {"ACT_TO_OPEN_BANK"}});
-  v.push_back({"COL_TO_CLOSED_BANK", "hbm2", none, {act(0, 0, 0), rd(12, 0, 0)},
-               {act(0, 0, 1), rd(12, 0, 0)}, {"COL_TO_CLOSED_BANK"}});
-  v.push_back({"ROW_MISMATCH", "hbm2", none, {act(0, 0, 0, 5), rd(12, 0, 0, 5)},
-               {act(0, 0, 0, 5), rd(12, 0, 0, 6)}, {"ROW_MISMATCH"}});
-  v.push_back({"PRE_closed_bank_is_legal", "hbm2", none, {pre(0, 0, 0), pre(1, 0, 0), act(2, 0, 0)},
-               {pre(0, 0, 0), pre(1, 0, 0), act(1, 0, 0)}, {"ROW_BUS"}});
-  v.push_back({"ACTAB_WITH_OPEN_BANK", "attacc-hbm3-pim", none,
-               {bank_cmd(0, Cmd::ACT, 1, 1, 3, 3, 7), bank_cmd(45, Cmd::PRE, 1, 1, 3, 3), chan(64, Cmd::ACTAB, 2)},
-               {bank_cmd(0, Cmd::ACT, 1, 1, 3, 3, 7), chan(64, Cmd::ACTAB, 2)}, {"ACTAB_WITH_OPEN_BANK"}});
-  v.push_back({"MACAB_closed_bank", "attacc-hbm3-pim", none,
-               {chan(0, Cmd::ACTAB, 3), chan(19, Cmd::MACAB, 3)},
-               {chan(0, Cmd::ACTAB, 3), bank_cmd(45, Cmd::PRE, 1, 1, 2, 1), chan(64, Cmd::MACAB, 3)},
+  v.push_back({"ACT_TO_OPEN_BANK",
+               "hbm2",
+               none,
+               {act(0, 0, 0, 1), pre(28, 0, 0), act(42, 0, 0, 2)},
+               {act(0, 0, 0, 1), act(42, 0, 0, 2)},
+               {"ACT_TO_OPEN_BANK"}});
+  v.push_back({"COL_TO_CLOSED_BANK",
+               "hbm2",
+               none,
+               {act(0, 0, 0), rd(12, 0, 0)},
+               {act(0, 0, 1), rd(12, 0, 0)},
                {"COL_TO_CLOSED_BANK"}});
-  v.push_back({"MACAB_row_mismatch", "attacc-hbm3-pim", none,
+  v.push_back({"ROW_MISMATCH",
+               "hbm2",
+               none,
+               {act(0, 0, 0, 5), rd(12, 0, 0, 5)},
+               {act(0, 0, 0, 5), rd(12, 0, 0, 6)},
+               {"ROW_MISMATCH"}});
+  v.push_back({"PRE_closed_bank_is_legal",
+               "hbm2",
+               none,
+               {pre(0, 0, 0), pre(1, 0, 0), act(2, 0, 0)},
+               {pre(0, 0, 0), pre(1, 0, 0), act(1, 0, 0)},
+               {"ROW_BUS"}});
+  v.push_back({"ACTAB_WITH_OPEN_BANK",
+               "attacc-hbm3-pim",
+               none,
+               {bank_cmd(0, Cmd::ACT, 1, 1, 3, 3, 7), bank_cmd(45, Cmd::PRE, 1, 1, 3, 3),
+                chan(64, Cmd::ACTAB, 2)},
+               {bank_cmd(0, Cmd::ACT, 1, 1, 3, 3, 7), chan(64, Cmd::ACTAB, 2)},
+               {"ACTAB_WITH_OPEN_BANK"}});
+  v.push_back(
+      {"MACAB_closed_bank",
+       "attacc-hbm3-pim",
+       none,
+       {chan(0, Cmd::ACTAB, 3), chan(19, Cmd::MACAB, 3)},
+       {chan(0, Cmd::ACTAB, 3), bank_cmd(45, Cmd::PRE, 1, 1, 2, 1), chan(64, Cmd::MACAB, 3)},
+       {"COL_TO_CLOSED_BANK"}});
+  v.push_back({"MACAB_row_mismatch",
+               "attacc-hbm3-pim",
+               none,
                {chan(0, Cmd::ACTAB, 3), chan(19, Cmd::MACAB, 3)},
-               {chan(0, Cmd::ACTAB, 3), chan(19, Cmd::MACAB, 4)}, {"ROW_MISMATCH"}});
-  v.push_back({"REF_WITH_OPEN_BANK", "hbm2", none, {act(0, 1, 1), pre(28, 1, 1), all_bank(42, Cmd::REF, 0, false)},
-               {act(0, 1, 1), all_bank(42, Cmd::REF, 0, false)}, {"REF_WITH_OPEN_BANK"}});
-  v.push_back({"REFPB_WITH_OPEN_BANK", "hbm2", none,
+               {chan(0, Cmd::ACTAB, 3), chan(19, Cmd::MACAB, 4)},
+               {"ROW_MISMATCH"}});
+  v.push_back({"REF_WITH_OPEN_BANK",
+               "hbm2",
+               none,
+               {act(0, 1, 1), pre(28, 1, 1), all_bank(42, Cmd::REF, 0, false)},
+               {act(0, 1, 1), all_bank(42, Cmd::REF, 0, false)},
+               {"REF_WITH_OPEN_BANK"}});
+  v.push_back({"REFPB_WITH_OPEN_BANK",
+               "hbm2",
+               none,
                {act(0, 1, 1), pre(28, 1, 1), bank_cmd(42, Cmd::REFPB, 0, 0, 1, 1)},
-               {act(0, 1, 1), bank_cmd(42, Cmd::REFPB, 0, 0, 1, 1)}, {"REF_WITH_OPEN_BANK"}});
+               {act(0, 1, 1), bank_cmd(42, Cmd::REFPB, 0, 0, 1, 1)},
+               {"REF_WITH_OPEN_BANK"}});
   // REF on the other pseudo-channel does not care about open banks here.
-  v.push_back({"REF_other_pc_open_bank", "hbm2", none,
+  v.push_back({"REF_other_pc_open_bank",
+               "hbm2",
+               none,
                {act(0, 1, 1), all_bank(2, Cmd::REF, 1, false)},
-               {act(0, 1, 1), all_bank(2, Cmd::REF, 0, false)}, {"REF_WITH_OPEN_BANK", "tRC"}});
+               {act(0, 1, 1), all_bank(2, Cmd::REF, 0, false)},
+               {"REF_WITH_OPEN_BANK", "tRC"}});
   // --- bank timing
   v.push_back({"tRCD_RD", "hbm2", none, {act(0, 2, 3), rd(12, 2, 3)}, {}, {"tRCD_RD"}});
   v.push_back({"tRCD_RD_hbm3", "hbm3", none, {act(0, 2, 3), rd(31, 2, 3)}, {}, {"tRCD_RD"}});
-  v.push_back({"tRCD_RD_actab_macab", "attacc-hbm3-pim", none,
-               {chan(0, Cmd::ACTAB, 9), chan(19, Cmd::MACAB, 9)}, {}, {"tRCD_RD"}});
+  v.push_back({"tRCD_RD_actab_macab",
+               "attacc-hbm3-pim",
+               none,
+               {chan(0, Cmd::ACTAB, 9), chan(19, Cmd::MACAB, 9)},
+               {},
+               {"tRCD_RD"}});
   v.push_back({"tRCD_WR", "hbm2", none, {act(0, 2, 3), wr(6, 2, 3)}, {}, {"tRCD_WR"}});
   v.push_back({"tRAS", "hbm2", none, {act(0, 0, 0), pre(28, 0, 0)}, {}, {"tRAS"}});
-  v.push_back({"tRAS_actab_prea", "attacc-hbm3-pim", none, {chan(0, Cmd::ACTAB), chan(45, Cmd::PREA)},
-               {}, {"tRAS"}});
-  v.push_back({"tRAS_prea_pc", "hbm3", none,
-               {act(0, 3, 3), all_bank(45, Cmd::PREA, 0, false)}, {}, {"tRAS"}});
+  v.push_back({"tRAS_actab_prea",
+               "attacc-hbm3-pim",
+               none,
+               {chan(0, Cmd::ACTAB), chan(45, Cmd::PREA)},
+               {},
+               {"tRAS"}});
+  v.push_back({"tRAS_prea_pc",
+               "hbm3",
+               none,
+               {act(0, 3, 3), all_bank(45, Cmd::PREA, 0, false)},
+               {},
+               {"tRAS"}});
   v.push_back({"tRC", "hbm3", none, {act(0, 0, 0), pre(45, 0, 0), act(72, 0, 0)}, {}, {"tRC"}});
-  v.push_back({"tRC_actab", "attacc-hbm3-pim", {"timing.RC=70"},
-               {chan(0, Cmd::ACTAB), chan(45, Cmd::PREA), chan(70, Cmd::ACTAB)}, {}, {"tRC"}});
+  v.push_back({"tRC_actab",
+               "attacc-hbm3-pim",
+               {"timing.RC=70"},
+               {chan(0, Cmd::ACTAB), chan(45, Cmd::PREA), chan(70, Cmd::ACTAB)},
+               {},
+               {"tRC"}});
   v.push_back({"tRP", "hbm2", none, {act(0, 0, 0), pre(30, 0, 0), act(44, 0, 0)}, {}, {"tRP"}});
-  v.push_back({"tRP_prea_actab", "attacc-hbm3-pim", none,
-               {chan(0, Cmd::ACTAB), chan(45, Cmd::PREA), chan(64, Cmd::ACTAB)}, {}, {"tRP"}});
+  v.push_back({"tRP_prea_actab",
+               "attacc-hbm3-pim",
+               none,
+               {chan(0, Cmd::ACTAB), chan(45, Cmd::PREA), chan(64, Cmd::ACTAB)},
+               {},
+               {"tRP"}});
   v.push_back({"tRTP", "hbm2", none, {act(0, 0, 0), rd(30, 0, 0), pre(35, 0, 0)}, {}, {"tRTP"}});
-  v.push_back({"tRTP_macab_prea", "attacc-hbm3-pim", none,
-               {chan(0, Cmd::ACTAB), chan(40, Cmd::MACAB), chan(48, Cmd::PREA)}, {}, {"tRTP"}});
+  v.push_back({"tRTP_macab_prea",
+               "attacc-hbm3-pim",
+               none,
+               {chan(0, Cmd::ACTAB), chan(40, Cmd::MACAB), chan(48, Cmd::PREA)},
+               {},
+               {"tRTP"}});
   v.push_back({"tWR", "hbm2", none, {act(0, 0, 0), wr(30, 0, 0), pre(53, 0, 0)}, {}, {"tWR"}});
   // --- bank group / SID / pseudo-channel
   v.push_back({"tRRD_L", "hbm2", none, {act(0, 0, 0), act(6, 0, 1)}, {}, {"tRRD_L"}});
   v.push_back({"tRRD_S", "hbm2", none, {act(0, 0, 0), act(4, 1, 0)}, {}, {"tRRD_S"}});
-  v.push_back({"tRRD_other_sid_free", "attacc-hbm3-pim", none,
+  v.push_back({"tRRD_other_sid_free",
+               "attacc-hbm3-pim",
+               none,
                {act(0, 0, 0), bank_cmd(2, Cmd::ACT, 0, 1, 0, 0)},
-               {act(0, 0, 0), act(2, 0, 1)}, {"tRRD_L"}});
-  v.push_back({"tFAW", "hbm3", none,
-               {act(0, 0, 0), act(4, 1, 0), act(8, 2, 0), act(12, 3, 0), act(24, 0, 1)}, {}, {"tFAW"}});
+               {act(0, 0, 0), act(2, 0, 1)},
+               {"tRRD_L"}});
+  v.push_back({"tFAW",
+               "hbm3",
+               none,
+               {act(0, 0, 0), act(4, 1, 0), act(8, 2, 0), act(12, 3, 0), act(24, 0, 1)},
+               {},
+               {"tFAW"}});
   // FAW counts per SID: four ACTs of SID 1 in between do not matter.
-  v.push_back({"tFAW_per_sid", "attacc-hbm3-pim", none,
-               {act(0, 0, 0), act(2, 1, 0), act(4, 2, 0), act(6, 3, 0),
-                bank_cmd(8, Cmd::ACT, 0, 1, 0, 0), bank_cmd(10, Cmd::ACT, 0, 1, 1, 0),
-                bank_cmd(12, Cmd::ACT, 0, 1, 2, 0), bank_cmd(14, Cmd::ACT, 0, 1, 3, 0), act(39, 0, 1)},
-               {}, {"tFAW"}});
-  v.push_back({"tCCD_L", "hbm3", none,
-               {act(0, 0, 0), act(5, 0, 1), rd(36, 0, 0), rd(40, 0, 1)}, {}, {"tCCD_L"}});
-  v.push_back({"tCCD_L_buffer_bursts", "attacc-hbm3-pim", none,
-               {bank_cmd(0, Cmd::WRGB, 0, 0, 0, 0), bank_cmd(4, Cmd::WRGB, 0, 0, 0, 0)}, {}, {"tCCD_L"}});
+  v.push_back(
+      {"tFAW_per_sid",
+       "attacc-hbm3-pim",
+       none,
+       {act(0, 0, 0), act(2, 1, 0), act(4, 2, 0), act(6, 3, 0), bank_cmd(8, Cmd::ACT, 0, 1, 0, 0),
+        bank_cmd(10, Cmd::ACT, 0, 1, 1, 0), bank_cmd(12, Cmd::ACT, 0, 1, 2, 0),
+        bank_cmd(14, Cmd::ACT, 0, 1, 3, 0), act(39, 0, 1)},
+       {},
+       {"tFAW"}});
+  v.push_back({"tCCD_L",
+               "hbm3",
+               none,
+               {act(0, 0, 0), act(5, 0, 1), rd(36, 0, 0), rd(40, 0, 1)},
+               {},
+               {"tCCD_L"}});
+  v.push_back({"tCCD_L_buffer_bursts",
+               "attacc-hbm3-pim",
+               none,
+               {bank_cmd(0, Cmd::WRGB, 0, 0, 0, 0), bank_cmd(4, Cmd::WRGB, 0, 0, 0, 0)},
+               {},
+               {"tCCD_L"}});
   // CCD_S equals BL on every preset: one cycle early also overlaps the data bus.
-  v.push_back({"tCCD_S", "hbm2", none, {act(0, 0, 0), act(4, 1, 0), rd(16, 0, 0), rd(18, 1, 0)}, {},
+  v.push_back({"tCCD_S",
+               "hbm2",
+               none,
+               {act(0, 0, 0), act(4, 1, 0), rd(16, 0, 0), rd(18, 1, 0)},
+               {},
                {"tCCD_S", "DATA_BUS"}});
-  v.push_back({"tCCD_S_only", "hbm2", {"timing.BL=1"},
-               {act(0, 0, 0), act(4, 1, 0), rd(16, 0, 0), rd(18, 1, 0)}, {}, {"tCCD_S"}});
-  v.push_back({"tCCD_R", "hbm3", two_sids,
+  v.push_back({"tCCD_S_only",
+               "hbm2",
+               {"timing.BL=1"},
+               {act(0, 0, 0), act(4, 1, 0), rd(16, 0, 0), rd(18, 1, 0)},
+               {},
+               {"tCCD_S"}});
+  v.push_back({"tCCD_R",
+               "hbm3",
+               two_sids,
                {act(0, 0, 0), bank_cmd(2, Cmd::ACT, 0, 1, 0, 0), rd(31, 0, 0),
                 bank_cmd(34, Cmd::RD, 0, 1, 0, 0)},
-               {}, {"tCCD_R"}});
+               {},
+               {"tCCD_R"}});
   v.push_back({"tWTR_L", "hbm2", none, {act(0, 0, 0), wr(6, 0, 0), rd(24, 0, 0)}, {}, {"tWTR_L"}});
-  v.push_back({"tWTR_S", "hbm2", none, {act(0, 0, 0), act(4, 1, 0), wr(6, 0, 0), rd(19, 1, 0)}, {},
+  v.push_back({"tWTR_S",
+               "hbm2",
+               none,
+               {act(0, 0, 0), act(4, 1, 0), wr(6, 0, 0), rd(19, 1, 0)},
+               {},
                {"tWTR_S"}});
   // --- all-bank PIM
-  v.push_back({"tCCDAB", "attacc-hbm3-pim", none,
-               {chan(0, Cmd::ACTAB), chan(19, Cmd::MACAB), chan(25, Cmd::MACAB)}, {}, {"tCCDAB"}});
+  v.push_back({"tCCDAB",
+               "attacc-hbm3-pim",
+               none,
+               {chan(0, Cmd::ACTAB), chan(19, Cmd::MACAB), chan(25, Cmd::MACAB)},
+               {},
+               {"tCCDAB"}});
   // --- refresh
-  v.push_back({"tRFC_act", "hbm2", none, {all_bank(0, Cmd::REF, 0, false), act(220, 0, 0)}, {}, {"tRFC"}});
-  v.push_back({"tRFC_ref", "hbm2", none,
-               {all_bank(0, Cmd::REF, 0, false), all_bank(220, Cmd::REF, 0, false)}, {}, {"tRFC"}});
-  v.push_back({"tRFC_actab", "attacc-hbm3-pim", none,
-               {all_bank(0, Cmd::REF, 1, false), chan(456, Cmd::ACTAB)}, {}, {"tRFC"}});
-  v.push_back({"tRFC_other_pc_free", "hbm2", none,
+  v.push_back(
+      {"tRFC_act", "hbm2", none, {all_bank(0, Cmd::REF, 0, false), act(220, 0, 0)}, {}, {"tRFC"}});
+  v.push_back({"tRFC_ref",
+               "hbm2",
+               none,
+               {all_bank(0, Cmd::REF, 0, false), all_bank(220, Cmd::REF, 0, false)},
+               {},
+               {"tRFC"}});
+  v.push_back({"tRFC_actab",
+               "attacc-hbm3-pim",
+               none,
+               {all_bank(0, Cmd::REF, 1, false), chan(456, Cmd::ACTAB)},
+               {},
+               {"tRFC"}});
+  v.push_back({"tRFC_other_pc_free",
+               "hbm2",
+               none,
                {all_bank(0, Cmd::REF, 0, false), bank_cmd(1, Cmd::ACT, 1, 0, 0, 0)},
-               {all_bank(0, Cmd::REF, 0, false), act(1, 0, 0)}, {"tRFC"}});
-  v.push_back({"tRP_ref", "hbm2", none, {act(0, 0, 0), pre(30, 0, 0), all_bank(44, Cmd::REF, 0, false)},
-               {}, {"tRP"}});
-  v.push_back({"tRC_ref", "hbm3", none, {act(0, 0, 0), pre(45, 0, 0), all_bank(72, Cmd::REF, 0, false)},
-               {}, {"tRC"}});
-  v.push_back({"tRFC_PB", "hbm2", none, {bank_cmd(0, Cmd::REFPB, 0, 0, 0, 3), act(96, 0, 3)}, {},
+               {all_bank(0, Cmd::REF, 0, false), act(1, 0, 0)},
+               {"tRFC"}});
+  v.push_back({"tRP_ref",
+               "hbm2",
+               none,
+               {act(0, 0, 0), pre(30, 0, 0), all_bank(44, Cmd::REF, 0, false)},
+               {},
+               {"tRP"}});
+  v.push_back({"tRC_ref",
+               "hbm3",
+               none,
+               {act(0, 0, 0), pre(45, 0, 0), all_bank(72, Cmd::REF, 0, false)},
+               {},
+               {"tRC"}});
+  v.push_back({"tRFC_PB",
+               "hbm2",
+               none,
+               {bank_cmd(0, Cmd::REFPB, 0, 0, 0, 3), act(96, 0, 3)},
+               {},
                {"tRFC_PB"}});
-  v.push_back({"tRREFD_act", "hbm2", none, {bank_cmd(0, Cmd::REFPB, 0, 0, 0, 3), act(8, 1, 0)}, {},
+  v.push_back({"tRREFD_act",
+               "hbm2",
+               none,
+               {bank_cmd(0, Cmd::REFPB, 0, 0, 0, 3), act(8, 1, 0)},
+               {},
                {"tRREFD"}});
-  v.push_back({"tRREFD_refpb", "hbm2", none,
-               {bank_cmd(0, Cmd::REFPB, 0, 0, 0, 3), bank_cmd(8, Cmd::REFPB, 0, 0, 1, 0)}, {}, {"tRREFD"}});
-  v.push_back({"tRP_refpb", "hbm2", none,
-               {act(0, 0, 3), pre(30, 0, 3), bank_cmd(44, Cmd::REFPB, 0, 0, 0, 3)}, {}, {"tRP"}});
+  v.push_back({"tRREFD_refpb",
+               "hbm2",
+               none,
+               {bank_cmd(0, Cmd::REFPB, 0, 0, 0, 3), bank_cmd(8, Cmd::REFPB, 0, 0, 1, 0)},
+               {},
+               {"tRREFD"}});
+  v.push_back({"tRP_refpb",
+               "hbm2",
+               none,
+               {act(0, 0, 3), pre(30, 0, 3), bank_cmd(44, Cmd::REFPB, 0, 0, 0, 3)},
+               {},
+               {"tRP"}});
   // --- stream sanity
-  v.push_back({"ORDER", "hbm2", none, {act(10, 0, 0), rd(22, 0, 0), rd(25, 0, 0)},
-               {act(10, 0, 0), rd(25, 0, 0), rd(22, 0, 0)}, {"ORDER", "COL_BUS", "tCCD_L"}});
+  v.push_back({"ORDER",
+               "hbm2",
+               none,
+               {act(10, 0, 0), rd(22, 0, 0), rd(25, 0, 0)},
+               {act(10, 0, 0), rd(25, 0, 0), rd(22, 0, 0)},
+               {"ORDER", "COL_BUS", "tCCD_L"}});
   v.push_back({"ADDRESS", "hbm2", none, {act(0, 3, 3)}, {act(0, 4, 0)}, {"ADDRESS"}});
   // Channels are independent (channel 1 may ACT the same bank in the same cycle).
-  v.push_back({"channels_independent", "hbm2", {"organization.channels=2"},
+  v.push_back({"channels_independent",
+               "hbm2",
+               {"organization.channels=2"},
                {act(0, 0, 0), bank_cmd(0, Cmd::ACT, 0, 0, 0, 0, 0, 0, 1)},
-               {act(0, 0, 0), act(0, 0, 0)}, {"ROW_BUS", "ACT_TO_OPEN_BANK", "tRC", "tRRD_L"}});
+               {act(0, 0, 0), act(0, 0, 0)},
+               {"ROW_BUS", "ACT_TO_OPEN_BANK", "tRC", "tRRD_L"}});
   return v;
 }
 
@@ -258,16 +444,18 @@ TEST(TimingChecker, EveryRuleIsPlanted) {
       for (int r = 0; r < TimingChecker::kNumRules; ++r)
         if (TimingChecker::rule_name(TimingChecker::Rule(r)) == e) seen[r] = true;
   for (int r = 0; r < TimingChecker::kNumRules; ++r)
-    EXPECT_TRUE(seen[r]) << "no planted case for " << TimingChecker::rule_name(TimingChecker::Rule(r));
+    EXPECT_TRUE(seen[r]) << "no planted case for "
+                         << TimingChecker::rule_name(TimingChecker::Rule(r));
 }
 
 TEST(TimingChecker, MessageFormat) {
   const MemoryConfig cfg = load_memory_config("hbm2");
-  const TimingChecker chk = run_stream(cfg, {bank_cmd(1220, Cmd::ACT, 1, 0, 2, 3, 7),
-                                             bank_cmd(1231, Cmd::RD, 1, 0, 2, 3, 7)});
+  const TimingChecker chk = run_stream(
+      cfg, {bank_cmd(1220, Cmd::ACT, 1, 0, 2, 3, 7), bank_cmd(1231, Cmd::RD, 1, 0, 2, 3, 7)});
   ASSERT_EQ(chk.messages().size(), 1u);
-  EXPECT_EQ(chk.messages()[0],
-            "tRCD_RD violated: RD at cycle 1231 ch0 pc1 sid0 bg2 ba3, ACT at 1220, needs >= 12 cycles");
+  EXPECT_EQ(
+      chk.messages()[0],
+      "tRCD_RD violated: RD at cycle 1231 ch0 pc1 sid0 bg2 ba3, ACT at 1220, needs >= 12 cycles");
   EXPECT_EQ(chk.violations(TimingChecker::Rule::kRCD_RD), 1u);
 }
 
@@ -391,13 +579,21 @@ void expect_clean_run(const std::string& preset, const std::vector<std::string>&
   EXPECT_EQ(r.violations, 0u) << first_messages(r);
 }
 
-TEST(TimingCheckerEngine, RandomTrafficHbm2) { expect_clean_run("hbm2", {}, 1'000'000, 0.3, 0.0, 1); }
-TEST(TimingCheckerEngine, RandomTrafficHbm3) { expect_clean_run("hbm3", {}, 1'000'000, 0.3, 0.0, 2); }
+TEST(TimingCheckerEngine, RandomTrafficHbm2) {
+  expect_clean_run("hbm2", {}, 1'000'000, 0.3, 0.0, 1);
+}
+TEST(TimingCheckerEngine, RandomTrafficHbm3) {
+  expect_clean_run("hbm3", {}, 1'000'000, 0.3, 0.0, 2);
+}
 TEST(TimingCheckerEngine, RandomTrafficAttacc) {
   expect_clean_run("attacc-hbm3-pim", {}, 1'000'000, 0.3, 0.0, 3);
 }
-TEST(TimingCheckerEngine, LocalityMixHbm2) { expect_clean_run("hbm2", {}, 1'000'000, 0.3, 0.8, 4); }
-TEST(TimingCheckerEngine, LocalityMixHbm3) { expect_clean_run("hbm3", {}, 1'000'000, 0.3, 0.8, 5); }
+TEST(TimingCheckerEngine, LocalityMixHbm2) {
+  expect_clean_run("hbm2", {}, 1'000'000, 0.3, 0.8, 4);
+}
+TEST(TimingCheckerEngine, LocalityMixHbm3) {
+  expect_clean_run("hbm3", {}, 1'000'000, 0.3, 0.8, 5);
+}
 TEST(TimingCheckerEngine, LocalityMixAttacc) {
   expect_clean_run("attacc-hbm3-pim", {}, 500'000, 0.3, 0.8, 6);
 }
@@ -412,7 +608,35 @@ TEST(TimingCheckerEngine, ClosedPage) {
 TEST(TimingCheckerEngine, TwoSidsHbm3) {
   expect_clean_run("hbm3", {"organization.sids=2"}, 400'000, 0.3, 0.5, 10);
 }
-TEST(TimingCheckerEngine, WriteHeavy) { expect_clean_run("hbm2", {}, 400'000, 0.7, 0.5, 11); }
+TEST(TimingCheckerEngine, WriteHeavy) {
+  expect_clean_run("hbm2", {}, 400'000, 0.7, 0.5, 11);
+}
+
+// One checker observing two channels (one engine each): its state is kept per channel.
+TEST(TimingCheckerEngine, TwoChannelsOneChecker) {
+  const MemoryConfig cfg = load_memory_config("hbm3", {"organization.channels=2"});
+  ChannelEngine e0(cfg, 0), e1(cfg, 1);
+  TimingChecker chk(cfg);
+  e0.add_observer(&chk);
+  e1.add_observer(&chk);
+  Addresses gen(e0.mapper().capacity(), 0.3, 31);
+  uint64_t tag = 0;
+  while (chk.commands_checked() < 300'000) {
+    const uint64_t addr = gen.next();
+    const bool w = gen.coin(0.3);
+    ChannelEngine& e = e0.mapper().decode(addr).channel == 0 ? e0 : e1;
+    while (!e.can_accept(addr, w)) e.step();
+    e.enqueue({tag++, addr, w, nullptr});
+  }
+  e0.drain();
+  e1.drain();
+  std::printf("[ checker  ] hbm3 x2 channels: %llu commands\n",
+              (unsigned long long)chk.commands_checked());
+  std::string msgs;
+  for (size_t i = 0; i < chk.messages().size() && i < 10; ++i)
+    msgs += "  " + chk.messages()[i] + "\n";
+  EXPECT_EQ(chk.violations(), 0u) << msgs;
+}
 
 // Mutations: the engine runs with a relaxed timing, the checker keeps the true one.
 void expect_mutation_caught(const std::string& preset, const std::string& mutation,
@@ -457,18 +681,22 @@ TEST(TimingCheckerMutation, WtrReduced) {
 // ---------------------------------------------------------------------------------------------
 // PIM operations through the engine, mixed with normal reads and writes.
 
-TEST(TimingCheckerEngine, PimOpsAttacc) {
+// Runs in a child process with a watchdog, so that an engine that stops making progress fails
+// the test instead of hanging the binary. Returns an empty string on success.
+// With use_run_until the engine advances by run_until(now + random) between rounds (as the TLM
+// wrapper drives it); otherwise by a random number of step() calls.
+std::string pim_mix(const std::string& preset, uint64_t seed, int rounds, bool use_run_until) {
   const auto t0 = std::chrono::steady_clock::now();
-  const MemoryConfig cfg = load_memory_config("attacc-hbm3-pim");
+  const MemoryConfig cfg = load_memory_config(preset);
   ChannelEngine eng(cfg, 0);
   TimingChecker chk(cfg);
   CmdCounter count;
   eng.add_observer(&chk);
   eng.add_observer(&count);
-  Addresses gen(eng.mapper().capacity(), 0.5, 12);
-  std::mt19937 rng(13);
+  Addresses gen(eng.mapper().capacity(), 0.5, seed);
+  std::mt19937 rng(uint32_t(seed) + 1);
   uint64_t tag = 0;
-  for (int round = 0; round < 300; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     const int normal = int(rng() % 200);
     for (int i = 0; i < normal; ++i) {
       const uint64_t addr = gen.next();
@@ -478,6 +706,7 @@ TEST(TimingCheckerEngine, PimOpsAttacc) {
     }
     PimOp op;
     op.tag = tag++;
+    op.pc = rng() % cfg.org.pseudo_channels;
     switch (round % 4) {
       case 0:
         op.kind = PimOp::Kind::kWriteBuffer;
@@ -500,23 +729,68 @@ TEST(TimingCheckerEngine, PimOpsAttacc) {
     }
     eng.enqueue_pim(op);
     // Let part of the work run before the next round arrives.
-    eng.run_until(eng.now() + rng() % 400);
+    if (use_run_until) {
+      eng.run_until(eng.now() + rng() % 400);
+    } else {
+      for (uint32_t k = rng() % 100; k > 0 && eng.step(); --k) {
+      }
+    }
   }
   eng.drain();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("[ checker  ] attacc PIM mix: %llu commands in %.3f s:",
-              (unsigned long long)chk.commands_checked(), s);
+  std::printf("[ checker  ] %s PIM mix (%s): %llu commands in %.3f s:", preset.c_str(),
+              use_run_until ? "run_until" : "step", (unsigned long long)chk.commands_checked(), s);
   for (int i = 0; i < kNumCmds; ++i)
-    if (count.n[i]) std::printf(" %s=%llu", std::string(kCmdNames[i]).c_str(), (unsigned long long)count.n[i]);
+    if (count.n[i])
+      std::printf(" %s=%llu", std::string(kCmdNames[i]).c_str(), (unsigned long long)count.n[i]);
   std::printf("\n");
-  EXPECT_GT(count.n[idx(Cmd::ACTAB)], 0u);
-  EXPECT_GT(count.n[idx(Cmd::MACAB)], 0u);
-  EXPECT_GT(count.n[idx(Cmd::WRGB)], 0u);
-  EXPECT_GT(count.n[idx(Cmd::MVSB)], 0u);
-  EXPECT_GT(count.n[idx(Cmd::MVGB)], 0u);
-  std::string msgs;
-  for (size_t i = 0; i < chk.messages().size() && i < 10; ++i) msgs += "  " + chk.messages()[i] + "\n";
-  EXPECT_EQ(chk.violations(), 0u) << msgs;
+  std::string err;
+  for (Cmd c :
+       {Cmd::ACTAB, Cmd::MACAB, Cmd::PREA, Cmd::WRGB, Cmd::MVSB, Cmd::MVGB, Cmd::RD, Cmd::WR})
+    if (count.n[idx(c)] == 0) err += "no " + std::string(cmd_name(c)) + " issued\n";
+  if (chk.violations()) {
+    err += std::to_string(chk.violations()) + " violations (";
+    for (int r = 0; r < TimingChecker::kNumRules; ++r)
+      if (const uint64_t n = chk.violations(TimingChecker::Rule(r)))
+        err += " " + std::string(TimingChecker::rule_name(TimingChecker::Rule(r))) + "=" +
+               std::to_string(n);
+    err += " ), first ones:\n";
+    for (size_t i = 0; i < chk.messages().size() && i < 10; ++i)
+      err += "  " + chk.messages()[i] + "\n";
+  }
+  return err;
+}
+
+// KNOWN ENGINE BUG (found by these tests; the checker follows the rule list): the engine lets an
+// MVGB (data at cycle+CWL) follow an RD or MVSB (data at cycle+CL) of the same pseudo-channel
+// after only tCCD, so the two bursts overlap on the data bus (DATA_BUS); its read-to-write
+// turnaround covers WR and WRGB but not MVGB. The PimOps* tests fail until that is fixed.
+// The *RunUntil variants also guard against run_until() not returning once the engine falls
+// idle with a refresh due before the limit (seen on an in-progress engine version).
+TEST(TimingCheckerEngine, PimOpsAttacc) {
+  EXPECT_TRUE(sparsepim::testing::run_in_child([] {
+    alarm(10);  // watchdog: an engine that stops making progress fails the test (SIGALRM)
+    return pim_mix("attacc-hbm3-pim", 12, 2000, false);
+  }));
+}
+TEST(TimingCheckerEngine, PimOpsAttaccRunUntil) {
+  EXPECT_TRUE(sparsepim::testing::run_in_child([] {
+    alarm(10);
+    return pim_mix("attacc-hbm3-pim", 13, 2000, true);
+  }));
+}
+// Pseudo-channel PIM scope (all-bank commands reach one pseudo-channel).
+TEST(TimingCheckerEngine, PimOpsAquabolt) {
+  EXPECT_TRUE(sparsepim::testing::run_in_child([] {
+    alarm(10);
+    return pim_mix("aquabolt-hbm2-pim", 14, 2000, false);
+  }));
+}
+TEST(TimingCheckerEngine, PimOpsAquaboltRunUntil) {
+  EXPECT_TRUE(sparsepim::testing::run_in_child([] {
+    alarm(10);
+    return pim_mix("aquabolt-hbm2-pim", 15, 2000, true);
+  }));
 }
 
 // Checker throughput on a recorded stream (no engine in the loop).
