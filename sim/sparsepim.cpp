@@ -68,11 +68,12 @@ int run_bench(bool as_json, uint64_t requests) {
                         {"hbm2", "stream", true},  {"hbm2", "random", true}};
   json all = json::array();
   if (!as_json) {
-    std::printf("sparsepim memory benchmark: %llu reads of 32 B per case, one channel, refresh on,\n"
-                "open page, FR-FCFS; statistics and energy on, timing checker and trace off.\n\n",
-                static_cast<unsigned long long>(requests));
-    std::printf("%-6s %-7s %-7s %10s %9s %8s %13s %13s %9s\n", "memory", "pattern", "path",
-                "GB/s", "% peak", "hit rate", "requests/s", "commands/s", "RSS MB");
+    std::printf(
+        "sparsepim memory benchmark: %llu reads of 32 B per case, one channel, refresh on,\n"
+        "open page, FR-FCFS; statistics and energy on, timing checker and trace off.\n\n",
+        static_cast<unsigned long long>(requests));
+    std::printf("%-6s %-7s %-7s %10s %9s %8s %13s %13s %9s\n", "memory", "pattern", "path", "GB/s",
+                "% peak", "hit rate", "requests/s", "commands/s", "RSS MB");
   }
   for (const Case& c : cases) {
     TrafficOptions o;
@@ -85,11 +86,12 @@ int run_bench(bool as_json, uint64_t requests) {
     if (!as_json) {
       const double hits = r["row_hits"].get<double>();
       const double total = hits + r["row_misses"].get<double>() + r["row_conflicts"].get<double>();
-      std::printf("%-6s %-7s %-7s %10.2f %8.1f%% %7.1f%% %13.0f %13.0f %9.1f\n", c.config, c.pattern,
-                  c.tlm ? "tlm-at" : "engine", r["bandwidth_GBps"].get<double>(),
-                  100.0 * r["bandwidth_GBps"].get<double>() / r["peak_bandwidth_GBps"].get<double>(),
-                  100.0 * hits / total, r["requests_per_wall_s"].get<double>(),
-                  r["commands_per_wall_s"].get<double>(), r["peak_rss_MB"].get<double>());
+      std::printf(
+          "%-6s %-7s %-7s %10.2f %8.1f%% %7.1f%% %13.0f %13.0f %9.1f\n", c.config, c.pattern,
+          c.tlm ? "tlm-at" : "engine", r["bandwidth_GBps"].get<double>(),
+          100.0 * r["bandwidth_GBps"].get<double>() / r["peak_bandwidth_GBps"].get<double>(),
+          100.0 * hits / total, r["requests_per_wall_s"].get<double>(),
+          r["commands_per_wall_s"].get<double>(), r["peak_rss_MB"].get<double>());
       std::fflush(stdout);
     }
   }
@@ -104,16 +106,20 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
 
   TrafficOptions t;
-  auto* traffic = app.add_subcommand("traffic", "Run a request stream against a memory config; prints one JSON object");
-  traffic->add_option("--config", t.config, "memory preset name or JSON file")->capture_default_str();
+  auto* traffic = app.add_subcommand(
+      "traffic", "Run a request stream against a memory config; prints one JSON object");
+  traffic->add_option("--config", t.config, "memory preset name or JSON file")
+      ->capture_default_str();
   traffic->add_option("--set", t.sets, "override a config value: section.key=value (repeatable)");
   traffic->add_option("--channels", t.channels, "number of channels (default: as configured)");
   traffic->add_option("--pattern", t.pattern, "stream | random")->capture_default_str();
   traffic->add_option("--requests", t.requests, "number of requests")->capture_default_str();
   traffic->add_option("--seed", t.seed, "random seed")->capture_default_str();
   traffic->add_option("--read-ratio", t.read_ratio, "share of reads, 0..1")->capture_default_str();
-  traffic->add_option("--trace", t.trace_file, "request trace: lines '[cycle] R|W address', '#' comments");
-  traffic->add_flag("--check-timing", t.check_timing, "run the independent timing checker; fail at the first violation");
+  traffic->add_option("--trace", t.trace_file,
+                      "request trace: lines '[cycle] R|W address', '#' comments");
+  traffic->add_flag("--check-timing", t.check_timing,
+                    "run the independent timing checker; fail at the first violation");
   traffic->add_option("--checker-set", t.checker_sets,
                       "check the command stream against a device differing by section.key=value "
                       "(e.g. a stricter part); repeatable");

@@ -70,15 +70,19 @@ std::vector<TraceRequest> parse_request_trace(const std::string& path, uint64_t 
     } else if (tok.size() != 2) {
       fail("expected '[cycle] R|W address'");
     }
-    if (tok[i] == "R" || tok[i] == "r") r.write = false;
-    else if (tok[i] == "W" || tok[i] == "w") r.write = true;
-    else fail("unknown operation '" + tok[i] + "' (R or W)");
+    if (tok[i] == "R" || tok[i] == "r")
+      r.write = false;
+    else if (tok[i] == "W" || tok[i] == "w")
+      r.write = true;
+    else
+      fail("unknown operation '" + tok[i] + "' (R or W)");
     const std::string& a = tok[i + 1];
     const bool hex = a.size() > 2 && a[0] == '0' && (a[1] == 'x' || a[1] == 'X');
     r.addr = parse_u64(hex ? a.substr(2) : a, hex ? 16 : 10, "address");
     if (r.addr >= capacity) {
       std::ostringstream os;
-      os << "address 0x" << std::hex << r.addr << " beyond the memory (capacity 0x" << capacity << ")";
+      os << "address 0x" << std::hex << r.addr << " beyond the memory (capacity 0x" << capacity
+         << ")";
       fail(os.str());
     }
     out.push_back(r);
@@ -112,14 +116,21 @@ class PatternSource : public RequestSource {
  public:
   PatternSource(bool stream, uint64_t count, uint64_t channel_base, uint64_t channel_bytes,
                 uint32_t burst, double read_ratio, uint64_t seed)
-      : stream_(stream), left_(count), base_(channel_base), columns_(channel_bytes / burst),
-        burst_(burst), read_ratio_(read_ratio), rng_(seed) {}
+      : stream_(stream),
+        left_(count),
+        base_(channel_base),
+        columns_(channel_bytes / burst),
+        burst_(burst),
+        read_ratio_(read_ratio),
+        rng_(seed) {}
   bool next(TraceRequest& r) override {
     if (!left_) return false;
     --left_;
-    const uint64_t col = stream_ ? (i_++ % columns_) : std::uniform_int_distribution<uint64_t>(0, columns_ - 1)(rng_);
+    const uint64_t col = stream_ ? (i_++ % columns_)
+                                 : std::uniform_int_distribution<uint64_t>(0, columns_ - 1)(rng_);
     r.addr = base_ + col * burst_;
-    r.write = read_ratio_ < 1.0 && std::uniform_real_distribution<double>(0, 1)(rng_) >= read_ratio_;
+    r.write =
+        read_ratio_ < 1.0 && std::uniform_real_distribution<double>(0, 1)(rng_) >= read_ratio_;
     r.has_arrival = false;
     return true;
   }
@@ -156,7 +167,8 @@ json run_traffic(const TrafficOptions& opt) {
     throw ConfigError("--pattern: expected stream or random, got '" + opt.pattern + "'");
   if (!(opt.read_ratio >= 0.0 && opt.read_ratio <= 1.0))
     throw ConfigError("--read-ratio: must be within [0, 1]");
-  if (opt.trace_file.empty() && opt.requests == 0) throw ConfigError("--requests: must be positive");
+  if (opt.trace_file.empty() && opt.requests == 0)
+    throw ConfigError("--requests: must be positive");
 
   const uint32_t C = cfg.org.channels;
   const uint64_t ch_bytes = cfg.org.bytes_per_channel();
@@ -178,8 +190,9 @@ json run_traffic(const TrafficOptions& opt) {
       base.channel = c;
       const bool channel_is_msb = cfg.mapping.back().field == AddrField::kChannel;
       if (!channel_is_msb && C > 1)
-        throw ConfigError("traffic patterns over several channels need 'channel' as the most "
-                          "significant mapping field");
+        throw ConfigError(
+            "traffic patterns over several channels need 'channel' as the most "
+            "significant mapping field");
       sources[c] = std::make_unique<PatternSource>(opt.pattern == "stream", n, mapper.encode(base),
                                                    ch_bytes, burst, opt.read_ratio,
                                                    opt.seed * 0x9E3779B97F4A7C15ull + c);
@@ -253,7 +266,8 @@ json run_traffic(const TrafficOptions& opt) {
   j["bytes"] = bytes;
   j["bandwidth_GBps"] = sim_ns > 0 ? double(bytes) / sim_ns : 0.0;
   j["peak_bandwidth_GBps"] = cfg.peak_channel_GBps() * C;
-  j["avg_latency_ns"] = sink.done_count ? sink.latency_sum / sink.done_count * cfg.timing.tCK_ns : 0.0;
+  j["avg_latency_ns"] =
+      sink.done_count ? sink.latency_sum / sink.done_count * cfg.timing.tCK_ns : 0.0;
   if (opt.stats) {
     j["row_hits"] = stats.row_hits;
     j["row_misses"] = stats.row_misses;

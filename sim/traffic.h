@@ -10,20 +10,20 @@
 namespace sparsepim {
 
 struct TrafficOptions {
-  std::string config = "hbm2";        // preset name or JSON file
-  std::vector<std::string> sets;      // --set section.key=value
-  uint32_t channels = 0;              // 0: as configured
-  std::string pattern = "stream";     // stream | random (ignored with a trace)
+  std::string config = "hbm2";     // preset name or JSON file
+  std::vector<std::string> sets;   // --set section.key=value
+  uint32_t channels = 0;           // 0: as configured
+  std::string pattern = "stream";  // stream | random (ignored with a trace)
   uint64_t requests = 1000000;
   uint64_t seed = 1;
   double read_ratio = 1.0;
-  std::string trace_file;             // request trace instead of a pattern
-  bool check_timing = false;          // run the independent checker; fail at the first violation
+  std::string trace_file;     // request trace instead of a pattern
+  bool check_timing = false;  // run the independent checker; fail at the first violation
   std::vector<std::string> checker_sets;  // check against a device that differs by these values
-  std::string command_trace;          // write every command here
+  std::string command_trace;              // write every command here
   bool stats = true;
   bool energy = true;
-  bool via_tlm = false;               // drive the channel through its TLM-2.0 AT socket
+  bool via_tlm = false;  // drive the channel through its TLM-2.0 AT socket
 };
 
 struct TraceRequest {

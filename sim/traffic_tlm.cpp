@@ -3,9 +3,9 @@
 #include <deque>
 #include <memory>
 
+#include <tlm_utils/simple_initiator_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 
 #include "hbm/hbm_channel.h"
 
@@ -47,7 +47,12 @@ class TrafficInitiator : public sc_module {
 
   TrafficInitiator(sc_module_name n, const std::vector<TraceRequest>& reqs, uint32_t burst,
                    sc_time tck, uint32_t max_outstanding)
-      : sc_module(n), socket("socket"), reqs_(reqs), burst_(burst), tck_(tck), max_out_(max_outstanding) {
+      : sc_module(n),
+        socket("socket"),
+        reqs_(reqs),
+        burst_(burst),
+        tck_(tck),
+        max_out_(max_outstanding) {
     socket.register_nb_transport_bw(this, &TrafficInitiator::nb_transport_bw);
     SC_HAS_PROCESS(TrafficInitiator);
     SC_THREAD(run);
@@ -122,7 +127,8 @@ class TrafficInitiator : public sc_module {
 
 }  // namespace
 
-TlmTrafficResult run_traffic_tlm(const hbm::MemoryConfig& cfg, const std::vector<TraceRequest>& reqs,
+TlmTrafficResult run_traffic_tlm(const hbm::MemoryConfig& cfg,
+                                 const std::vector<TraceRequest>& reqs,
                                  const std::vector<hbm::CommandObserver*>& observers,
                                  uint32_t max_outstanding) {
   hbm::HbmChannel channel("hbm_channel", cfg, 0);

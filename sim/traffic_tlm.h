@@ -18,7 +18,8 @@ struct TlmTrafficResult {
   uint64_t errors = 0;
 };
 
-TlmTrafficResult run_traffic_tlm(const hbm::MemoryConfig& cfg, const std::vector<TraceRequest>& reqs,
+TlmTrafficResult run_traffic_tlm(const hbm::MemoryConfig& cfg,
+                                 const std::vector<TraceRequest>& reqs,
                                  const std::vector<hbm::CommandObserver*>& observers,
                                  uint32_t max_outstanding = 256);
 

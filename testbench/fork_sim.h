@@ -55,9 +55,9 @@ inline ::testing::AssertionResult run_in_child(const std::function<std::string()
     return ::testing::AssertionFailure() << "simulation child killed by signal " << WTERMSIG(status)
                                          << (msg.empty() ? "" : ": " + msg);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return ::testing::AssertionFailure() << "simulation child failed (exit "
-                                         << (WIFEXITED(status) ? WEXITSTATUS(status) : -1)
-                                         << "): " << msg;
+    return ::testing::AssertionFailure()
+           << "simulation child failed (exit " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1)
+           << "): " << msg;
   return ::testing::AssertionSuccess();
 }
 

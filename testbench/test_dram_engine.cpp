@@ -33,8 +33,10 @@ void run_probes(const std::string& preset, const std::vector<std::string>& sets,
   const MemoryConfig cfg = load_memory_config(preset, sets);
   for (const Probe& p : probes) {
     TimingState ts(cfg);
-    if (is_all_bank(p.first)) ts.issue_all(p.first, T0, cfg.pim.scope == PimScope::kChannel, p.a.pc);
-    else ts.issue(p.first, T0, p.a);
+    if (is_all_bank(p.first))
+      ts.issue_all(p.first, T0, cfg.pim.scope == PimScope::kChannel, p.a.pc);
+    else
+      ts.issue(p.first, T0, p.a);
     const uint64_t e = is_all_bank(p.second)
                            ? ts.earliest_all(p.second, cfg.pim.scope == PimScope::kChannel, p.b.pc)
                            : ts.earliest(p.second, p.b);

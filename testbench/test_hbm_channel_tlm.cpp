@@ -9,10 +9,10 @@
 #include <random>
 #include <sstream>
 
-#include <systemc>
-#include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
+#include <systemc>
+#include <tlm>
 
 #include "fork_sim.h"
 #include "hbm/hbm_channel.h"
@@ -25,13 +25,13 @@ using sparsepim::testing::run_in_child;
 
 namespace {
 
-#define CHECK_OR_RETURN(cond, msg)                      \
-  do {                                                  \
-    if (!(cond)) {                                      \
-      std::ostringstream os_;                           \
-      os_ << __LINE__ << ": " << msg;                   \
-      return os_.str();                                 \
-    }                                                   \
+#define CHECK_OR_RETURN(cond, msg)    \
+  do {                                \
+    if (!(cond)) {                    \
+      std::ostringstream os_;         \
+      os_ << __LINE__ << ": " << msg; \
+      return os_.str();               \
+    }                                 \
   } while (0)
 
 // An AT initiator: up to `max_out` requests in flight, END_REQ respected, every response
@@ -160,8 +160,9 @@ TEST(HbmChannelTlm, ManyOutstandingWithBackPressure) {
     CHECK_OR_RETURN(init.accepted_later > 0, "no back-pressure seen");
     // Nothing answers faster than a row hit: CL + burst = 19 ns on hbm2.
     for (size_t i = 0; i < init.sent.size(); ++i)
-      CHECK_OR_RETURN(init.answered[i] - init.sent[i] >= sc_time(init.reqs[i].write ? 9 : 19, SC_NS),
-                      "request " << i << " answered after " << (init.answered[i] - init.sent[i]));
+      CHECK_OR_RETURN(
+          init.answered[i] - init.sent[i] >= sc_time(init.reqs[i].write ? 9 : 19, SC_NS),
+          "request " << i << " answered after " << (init.answered[i] - init.sent[i]));
     return std::string();
   }));
 }
@@ -259,8 +260,10 @@ TEST(HbmChannelTlm, ErrorResponses) {
         return p.get_response_status();
       }
       void run() {
-        if (b(capacity, 32) != TLM_ADDRESS_ERROR_RESPONSE) return void(result = "b_transport beyond capacity");
-        if (b(capacity - 16, 32) != TLM_ADDRESS_ERROR_RESPONSE) return void(result = "straddling the end");
+        if (b(capacity, 32) != TLM_ADDRESS_ERROR_RESPONSE)
+          return void(result = "b_transport beyond capacity");
+        if (b(capacity - 16, 32) != TLM_ADDRESS_ERROR_RESPONSE)
+          return void(result = "straddling the end");
         if (b(16, 32) != TLM_BURST_ERROR_RESPONSE) return void(result = "crossing a burst");
         unsigned char be[32];
         if (b(0, 32, be) != TLM_BYTE_ENABLE_ERROR_RESPONSE) return void(result = "byte enables");
@@ -397,7 +400,8 @@ TEST(HbmChannelTlm, PimExtensionIsOneTransaction) {
     const sc_time expect = sc_time(446 * 769, SC_PS);
     CHECK_OR_RETURN(init.b_delay == expect, "b_transport delay " << init.b_delay);
     // Back to back from an idle channel: the first ACTAB waits tRC/tRP after the last PREA.
-    CHECK_OR_RETURN(init.nb_answer >= expect - sc_time(1, SC_NS) && init.nb_answer <= expect + sc_time(20, SC_NS),
+    CHECK_OR_RETURN(init.nb_answer >= expect - sc_time(1, SC_NS) &&
+                        init.nb_answer <= expect + sc_time(20, SC_NS),
                     "nb answer after " << init.nb_answer);
     CHECK_OR_RETURN(init.bad == TLM_ADDRESS_ERROR_RESPONSE, "bad op status " << init.bad);
     return std::string();

@@ -148,7 +148,8 @@ TEST(MemoryConfig, AquaboltMatchesDesign) {
 }
 
 TEST(MemoryConfig, OverridesApply) {
-  const MemoryConfig c = load_memory_config("hbm2", {"timing.CL=18", "controller.page_policy=closed"});
+  const MemoryConfig c =
+      load_memory_config("hbm2", {"timing.CL=18", "controller.page_policy=closed"});
   EXPECT_EQ(c.timing.CL, 18u);
   EXPECT_EQ(c.controller.page_policy, PagePolicy::kClosed);
 }
@@ -213,7 +214,8 @@ TEST(AddressMapping, RoundTrip) {
     for (const auto& sets : std::vector<std::vector<std::string>>{
              {},
              {"organization.channels=8"},
-             {"address_mapping.lsb_first=[\"offset\",\"column:2\",\"bank_group\",\"pseudo_channel\","
+             {"address_mapping.lsb_first=[\"offset\",\"column:2\",\"bank_group\",\"pseudo_"
+              "channel\","
               "\"bank\",\"column\",\"sid\",\"row\",\"channel\"]"}}) {
       const MemoryConfig c = load_memory_config(preset, sets);
       const AddressMapper m(c);

@@ -16,7 +16,8 @@ AddressMapper::AddressMapper(const MemoryConfig& cfg) : capacity_(cfg.org.capaci
 uint64_t AddressMapper::encode(const DramAddress& a, uint32_t offset) const {
   const uint32_t f[8] = {offset, a.column, a.bank, a.bg, a.sid, a.pc, a.row, a.channel};
   uint64_t addr = 0;
-  for (const auto& s : slices_) addr |= uint64_t((f[s.field] >> s.field_shift) & s.mask) << s.addr_shift;
+  for (const auto& s : slices_)
+    addr |= uint64_t((f[s.field] >> s.field_shift) & s.mask) << s.addr_shift;
   return addr;
 }
 

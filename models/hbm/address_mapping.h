@@ -23,7 +23,8 @@ class AddressMapper {
   // Decodes an in-range address (the caller checks in_range); the byte offset is dropped.
   DramAddress decode(uint64_t addr) const {
     uint32_t f[8] = {};
-    for (const auto& s : slices_) f[s.field] |= uint32_t((addr >> s.addr_shift) & s.mask) << s.field_shift;
+    for (const auto& s : slices_)
+      f[s.field] |= uint32_t((addr >> s.addr_shift) & s.mask) << s.field_shift;
     return {f[7], f[5], f[4], f[3], f[2], f[6], f[1]};
   }
   uint64_t encode(const DramAddress& a, uint32_t offset = 0) const;

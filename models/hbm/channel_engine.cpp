@@ -6,7 +6,9 @@
 
 namespace sparsepim::hbm {
 namespace {
-inline int ctz64(uint64_t x) { return __builtin_ctzll(x); }
+inline int ctz64(uint64_t x) {
+  return __builtin_ctzll(x);
+}
 }  // namespace
 
 ChannelEngine::ChannelEngine(const MemoryConfig& cfg, uint32_t channel_id)
@@ -37,9 +39,12 @@ ChannelEngine::ChannelEngine(const MemoryConfig& cfg, uint32_t channel_id)
 
 uint64_t ChannelEngine::refresh_interval() const {
   switch (cfg_.controller.refresh) {
-    case RefreshMode::kAllBank: return cfg_.timing.REFI;
-    case RefreshMode::kPerBank: return cfg_.timing.REFI_PB;
-    case RefreshMode::kOff: return kNever;
+    case RefreshMode::kAllBank:
+      return cfg_.timing.REFI;
+    case RefreshMode::kPerBank:
+      return cfg_.timing.REFI_PB;
+    case RefreshMode::kOff:
+      return kNever;
   }
   return kNever;
 }
@@ -78,8 +83,10 @@ void ChannelEngine::enqueue(const Request& r) {
   auto& p = pcs_[a.pc];
   const uint32_t b = bank_index(a);
   BankList& l = r.write ? p.writes[b] : p.reads[b];
-  if (l.tail >= 0) entries_[l.tail].next = e;
-  else l.head = e;
+  if (l.tail >= 0)
+    entries_[l.tail].next = e;
+  else
+    l.head = e;
   l.tail = e;
   p.banks[b].choice_valid = false;
   if (r.write) {
@@ -354,15 +361,22 @@ bool ChannelEngine::pim_candidate(uint64_t& cycle, Cmd& cmd) {
     invalidate_all();
   }
   switch (pim_phase_) {
-    case PimPhase::kAct: cmd = Cmd::ACTAB; break;
-    case PimPhase::kMac: cmd = Cmd::MACAB; break;
-    case PimPhase::kPre: cmd = Cmd::PREA; break;
+    case PimPhase::kAct:
+      cmd = Cmd::ACTAB;
+      break;
+    case PimPhase::kMac:
+      cmd = Cmd::MACAB;
+      break;
+    case PimPhase::kPre:
+      cmd = Cmd::PREA;
+      break;
     case PimPhase::kBurst:
-      cmd = op.kind == PimOp::Kind::kWriteBuffer     ? Cmd::WRGB
+      cmd = op.kind == PimOp::Kind::kWriteBuffer       ? Cmd::WRGB
             : op.kind == PimOp::Kind::kMoveToBufferDie ? Cmd::MVSB
                                                        : Cmd::MVGB;
       break;
-    case PimPhase::kIdle: return false;
+    case PimPhase::kIdle:
+      return false;
   }
   if (cmd == Cmd::WRGB || cmd == Cmd::MVSB || cmd == Cmd::MVGB) {
     const uint32_t npc = pc_hi - pc_lo;
@@ -462,18 +476,24 @@ void ChannelEngine::unlink(uint32_t pc, bool write, uint32_t bank, int32_t entry
   int32_t prev = -1;
   for (int32_t e = l.head; e >= 0; prev = e, e = entries_[e].next) {
     if (e != entry) continue;
-    if (prev >= 0) entries_[prev].next = entries_[e].next;
-    else l.head = entries_[e].next;
+    if (prev >= 0)
+      entries_[prev].next = entries_[e].next;
+    else
+      l.head = entries_[e].next;
     if (l.tail == e) l.tail = prev;
     break;
   }
   p.banks[bank].choice_valid = false;
   if (l.head < 0) (write ? p.write_mask : p.read_mask) &= ~(uint64_t(1) << bank);
-  if (write) --p.nwrites;
-  else --p.nreads;
+  if (write)
+    --p.nwrites;
+  else
+    --p.nreads;
 }
 
-void ChannelEngine::free_entry(int32_t e) { free_.push_back(e); }
+void ChannelEngine::free_entry(int32_t e) {
+  free_.push_back(e);
+}
 
 void ChannelEngine::execute(uint32_t pc, const Candidate& c) {
   PseudoChannel& p = pcs_[pc];
@@ -560,7 +580,9 @@ void ChannelEngine::execute(uint32_t pc, const Candidate& c) {
   invalidate_row_candidates(pc, c.cycle + (c.cmd == Cmd::ACT ? cfg_.timing.ACT_BUS : 1));
 }
 
-bool ChannelEngine::step() { return !idle() && issue_next(); }
+bool ChannelEngine::step() {
+  return !idle() && issue_next();
+}
 
 bool ChannelEngine::issue_next() {
   uint64_t best = kNever;
@@ -577,9 +599,9 @@ bool ChannelEngine::issue_next() {
   if (pim_candidate(pc_cycle, pim_cmd)) {
     // Refresh of the same cycle goes first; otherwise the earlier command.
     if (pc_cycle < best ||
-        (pc_cycle == best && which >= 0 && !(pcs_[which].cand.cmd == Cmd::REF ||
-                                              pcs_[which].cand.cmd == Cmd::REFPB ||
-                                              pcs_[which].cand.cmd == Cmd::PREA))) {
+        (pc_cycle == best && which >= 0 &&
+         !(pcs_[which].cand.cmd == Cmd::REF || pcs_[which].cand.cmd == Cmd::REFPB ||
+           pcs_[which].cand.cmd == Cmd::PREA))) {
       best = pc_cycle;
       which = -2;
     }

@@ -27,16 +27,16 @@ struct Request {
 // A coarse PIM operation, expanded by the engine into all-bank commands with exact timing.
 struct PimOp {
   enum class Kind : uint8_t {
-    kMacRows,        // for each row: ACTAB, `columns` x MACAB (spaced by CCDAB), PREA
-    kWriteBuffer,    // `columns` x WRGB bursts
+    kMacRows,          // for each row: ACTAB, `columns` x MACAB (spaced by CCDAB), PREA
+    kWriteBuffer,      // `columns` x WRGB bursts
     kMoveToBufferDie,  // `columns` x MVSB bursts
-    kMoveToBanks,    // `columns` x MVGB bursts
+    kMoveToBanks,      // `columns` x MVGB bursts
   };
   Kind kind = Kind::kMacRows;
   uint32_t pc = 0;         // the pseudo-channel, when the PIM scope is one pseudo-channel
   uint32_t row_first = 0;  // kMacRows: rows row_first .. row_first + row_count - 1
   uint32_t row_count = 0;
-  uint32_t columns = 0;    // MACABs per row, or bursts
+  uint32_t columns = 0;  // MACABs per row, or bursts
   uint64_t tag = 0;
   void* user = nullptr;
 };

@@ -28,15 +28,21 @@ inline constexpr int kNumCmds = static_cast<int>(Cmd::kCount);
 inline constexpr std::array<std::string_view, kNumCmds> kCmdNames = {
     "ACT", "PRE", "PREA", "RD", "WR", "REF", "REFPB", "ACTAB", "MACAB", "WRGB", "MVSB", "MVGB"};
 
-constexpr std::string_view cmd_name(Cmd c) { return kCmdNames[static_cast<int>(c)]; }
-constexpr int idx(Cmd c) { return static_cast<int>(c); }
+constexpr std::string_view cmd_name(Cmd c) {
+  return kCmdNames[static_cast<int>(c)];
+}
+constexpr int idx(Cmd c) {
+  return static_cast<int>(c);
+}
 
 // Row commands travel on the row-command bus that the pseudo-channels of a channel share.
 constexpr bool is_row_command(Cmd c) {
   return c == Cmd::ACT || c == Cmd::PRE || c == Cmd::PREA || c == Cmd::REF || c == Cmd::REFPB ||
          c == Cmd::ACTAB;
 }
-constexpr bool is_column_command(Cmd c) { return !is_row_command(c); }
+constexpr bool is_column_command(Cmd c) {
+  return !is_row_command(c);
+}
 // Commands that move a data burst over the pseudo-channel's data bus.
 constexpr bool uses_data_bus(Cmd c) {
   return c == Cmd::RD || c == Cmd::WR || c == Cmd::WRGB || c == Cmd::MVSB || c == Cmd::MVGB;

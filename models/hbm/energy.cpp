@@ -9,8 +9,9 @@ EnergyObserver::EnergyObserver(const MemoryConfig& cfg) : cfg_(cfg) {
   const auto& o = cfg.org;
   bits_per_burst_ = 8.0 * o.bytes_per_column;
   act_ = en.act_pre_pJ_per_bit * 8.0 * double(o.row_bytes());
-  rd_ = bits_per_burst_ * (en.cell_rw_pJ_per_bit + en.coldec_to_bgmux_pJ_per_bit +
-                           en.bgmux_to_gio_pJ_per_bit + en.tsv_pJ_per_bit + en.interposer_pJ_per_bit);
+  rd_ =
+      bits_per_burst_ * (en.cell_rw_pJ_per_bit + en.coldec_to_bgmux_pJ_per_bit +
+                         en.bgmux_to_gio_pJ_per_bit + en.tsv_pJ_per_bit + en.interposer_pJ_per_bit);
   // A refresh command refreshes rows/REFs-per-window rows in every bank it reaches (an
   // activation and precharge each); the window and REFI come from the config.
   const double refs_per_window = en.refresh_window_ms * 1e6 / (cfg.timing.REFI * cfg.timing.tCK_ns);
@@ -35,9 +36,12 @@ void EnergyObserver::on_command(const Command& c) {
   const auto& en = cfg_.energy;
   const double b = bits_per_burst_;
   switch (c.cmd) {
-    case Cmd::ACT: e_.act_pre += act_; break;
+    case Cmd::ACT:
+      e_.act_pre += act_;
+      break;
     case Cmd::ACTAB:
-      e_.act_pre += act_ * (c.scope_channel ? cfg_.org.banks_per_channel() : cfg_.org.banks_per_pc());
+      e_.act_pre +=
+          act_ * (c.scope_channel ? cfg_.org.banks_per_channel() : cfg_.org.banks_per_pc());
       break;
     case Cmd::RD:
     case Cmd::WR:
@@ -64,11 +68,17 @@ void EnergyObserver::on_command(const Command& c) {
       e_.tsv += b * en.tsv_pJ_per_bit;
       e_.on_die += b * en.bgmux_to_gio_pJ_per_bit;
       break;
-    case Cmd::REF: e_.refresh += ref_; break;
-    case Cmd::REFPB: e_.refresh += refpb_; break;
+    case Cmd::REF:
+      e_.refresh += ref_;
+      break;
+    case Cmd::REFPB:
+      e_.refresh += refpb_;
+      break;
     case Cmd::PRE:
-    case Cmd::PREA: break;  // charged with the activation (act_pre constant covers the pair)
-    case Cmd::kCount: break;
+    case Cmd::PREA:
+      break;  // charged with the activation (act_pre constant covers the pair)
+    case Cmd::kCount:
+      break;
   }
 }
 

@@ -13,19 +13,19 @@
 namespace sparsepim::hbm {
 
 struct EnergyBreakdown {
-  double act_pre = 0;         // row activation and precharge
-  double cell_rw = 0;         // cell array access of reads, writes and MACs
-  double on_die = 0;          // column decoder -> BG mux -> global I/O
-  double tsv = 0;             // core dies <-> base (buffer) die
-  double interposer = 0;      // base die <-> host
-  double pim_mac = 0;         // FP16 multiply-accumulates
+  double act_pre = 0;     // row activation and precharge
+  double cell_rw = 0;     // cell array access of reads, writes and MACs
+  double on_die = 0;      // column decoder -> BG mux -> global I/O
+  double tsv = 0;         // core dies <-> base (buffer) die
+  double interposer = 0;  // base die <-> host
+  double pim_mac = 0;     // FP16 multiply-accumulates
   double refresh = 0;
   double background = 0;
   double total() const {
     return act_pre + cell_rw + on_die + tsv + interposer + pim_mac + refresh + background;
   }
   std::vector<std::pair<std::string, double>> items() const {
-    return {{"act_pre", act_pre}, {"cell_rw", cell_rw},     {"on_die", on_die},
+    return {{"act_pre", act_pre}, {"cell_rw", cell_rw},       {"on_die", on_die},
             {"tsv", tsv},         {"interposer", interposer}, {"pim_mac", pim_mac},
             {"refresh", refresh}, {"background", background}};
   }

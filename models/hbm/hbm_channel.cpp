@@ -50,8 +50,7 @@ bool HbmChannel::validate(tlm_generic_payload& trans) const {
     return false;
   }
   // One transaction = one burst: it may not cross a column (burst) boundary.
-  if ((addr % o.bytes_per_column) + len > o.bytes_per_column ||
-      trans.get_streaming_width() < len) {
+  if ((addr % o.bytes_per_column) + len > o.bytes_per_column || trans.get_streaming_width() < len) {
     trans.set_response_status(TLM_BURST_ERROR_RESPONSE);
     return false;
   }
@@ -65,8 +64,10 @@ void HbmChannel::functional_access(tlm_generic_payload& trans) {
   const uint64_t len = trans.get_data_length();
   if (trans.is_read()) {  // never-written memory reads as zeros and costs no storage
     const auto it = rows_.find(addr / block);
-    if (it == rows_.end()) std::memset(trans.get_data_ptr(), 0, len);
-    else std::memcpy(trans.get_data_ptr(), it->second.data() + addr % block, len);
+    if (it == rows_.end())
+      std::memset(trans.get_data_ptr(), 0, len);
+    else
+      std::memcpy(trans.get_data_ptr(), it->second.data() + addr % block, len);
     return;
   }
   auto& row = rows_[addr / block];
@@ -117,7 +118,8 @@ void HbmChannel::b_transport(tlm_generic_payload& trans, sc_time& delay) {
   while (!blocking_finished_ && engine_.step()) {
   }
   blocking_ = nullptr;
-  if (!blocking_finished_) SC_REPORT_FATAL(name(), "engine idle before a blocking request finished");
+  if (!blocking_finished_)
+    SC_REPORT_FATAL(name(), "engine idle before a blocking request finished");
   if (auto* ext = trans.get_extension<PimExtension>()) ext->done_cycle = blocking_done_;
   last_response_cycle_ = std::max(last_response_cycle_, blocking_done_);
   delay = time_of(blocking_done_) - sc_time_stamp();
@@ -155,7 +157,8 @@ tlm_sync_enum HbmChannel::nb_transport_fw(tlm_generic_payload& trans, tlm_phase&
     return TLM_UPDATED;
   }
   if (phase == END_RESP) {
-    if (&trans != resp_in_flight_) SC_REPORT_ERROR(name(), "END_RESP for a transaction not in flight");
+    if (&trans != resp_in_flight_)
+      SC_REPORT_ERROR(name(), "END_RESP for a transaction not in flight");
     resp_in_flight_ = nullptr;
     if (trans.has_mm()) trans.release();
     send_next_response();

@@ -14,9 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include <tlm_utils/simple_target_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "hbm/channel_engine.h"
 #include "hbm/pim_extension.h"
@@ -72,9 +72,9 @@ class HbmChannel : public sc_core::sc_module, public CompletionSink {
   sc_core::sc_event wake_event_;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> done_;
   uint64_t order_ = 0;
-  tlm::tlm_generic_payload* waiting_req_ = nullptr;  // BEGIN_REQ held back (queue full)
+  tlm::tlm_generic_payload* waiting_req_ = nullptr;     // BEGIN_REQ held back (queue full)
   tlm::tlm_generic_payload* resp_in_flight_ = nullptr;  // BEGIN_RESP sent, END_RESP pending
-  tlm::tlm_generic_payload* blocking_ = nullptr;  // the b_transport in progress
+  tlm::tlm_generic_payload* blocking_ = nullptr;        // the b_transport in progress
   uint64_t blocking_done_ = 0;
   bool blocking_finished_ = false;
   uint64_t last_response_cycle_ = 0;

@@ -42,23 +42,25 @@ class StrictObject {
       throw ConfigError(where_ + "." + key + ": expected an integer, got " + v.dump());
     const int64_t x = v.get<int64_t>();
     if (x < 0 || (!allow_zero && x == 0))
-      throw ConfigError(where_ + "." + key + ": must be " + (allow_zero ? "non-negative" : "positive") +
-                        ", got " + std::to_string(x));
+      throw ConfigError(where_ + "." + key + ": must be " +
+                        (allow_zero ? "non-negative" : "positive") + ", got " + std::to_string(x));
     if (x > int64_t(UINT32_MAX)) throw ConfigError(where_ + "." + key + ": too large");
     return uint32_t(x);
   }
   double number(const std::string& key, bool allow_zero = true) {
     const json& v = get(key);
-    if (!v.is_number()) throw ConfigError(where_ + "." + key + ": expected a number, got " + v.dump());
+    if (!v.is_number())
+      throw ConfigError(where_ + "." + key + ": expected a number, got " + v.dump());
     const double x = v.get<double>();
     if (!std::isfinite(x) || x < 0 || (!allow_zero && x == 0))
-      throw ConfigError(where_ + "." + key + ": must be " + (allow_zero ? "non-negative" : "positive") +
-                        ", got " + v.dump());
+      throw ConfigError(where_ + "." + key + ": must be " +
+                        (allow_zero ? "non-negative" : "positive") + ", got " + v.dump());
     return x;
   }
   std::string str(const std::string& key) {
     const json& v = get(key);
-    if (!v.is_string()) throw ConfigError(where_ + "." + key + ": expected a string, got " + v.dump());
+    if (!v.is_string())
+      throw ConfigError(where_ + "." + key + ": expected a string, got " + v.dump());
     return v.get<std::string>();
   }
   // Documentation keys every section may carry.
@@ -81,7 +83,9 @@ class StrictObject {
   std::set<std::string> used_;
 };
 
-bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
+bool is_pow2(uint64_t x) {
+  return x && !(x & (x - 1));
+}
 uint32_t log2u(uint64_t x) {
   uint32_t n = 0;
   while (x > 1) x >>= 1, ++n;
@@ -106,16 +110,21 @@ Organization parse_org(const json& j, const std::string& where) {
   org.bytes_per_column = o.u32("bytes_per_column");
   o.finish();
   // The address mapping assigns whole bit fields, so every dimension must be a power of two.
-  const std::pair<const char*, uint32_t> dims[] = {
-      {"channels", org.channels},       {"pseudo_channels", org.pseudo_channels},
-      {"sids", org.sids},               {"bank_groups", org.bank_groups},
-      {"banks_per_group", org.banks_per_group}, {"rows", org.rows},
-      {"columns", org.columns},         {"bytes_per_column", org.bytes_per_column}};
+  const std::pair<const char*, uint32_t> dims[] = {{"channels", org.channels},
+                                                   {"pseudo_channels", org.pseudo_channels},
+                                                   {"sids", org.sids},
+                                                   {"bank_groups", org.bank_groups},
+                                                   {"banks_per_group", org.banks_per_group},
+                                                   {"rows", org.rows},
+                                                   {"columns", org.columns},
+                                                   {"bytes_per_column", org.bytes_per_column}};
   for (const auto& [name, v] : dims)
-    require(is_pow2(v), where + "." + name + ": must be a power of two for the address mapping, got " +
+    require(is_pow2(v), where + "." + name +
+                            ": must be a power of two for the address mapping, got " +
                             std::to_string(v));
   require(org.pseudo_channels <= 8, where + ".pseudo_channels: at most 8 supported");
-  require(org.banks_per_pc() <= 64, where + ": at most 64 banks per pseudo-channel supported, got " +
+  require(org.banks_per_pc() <= 64, where +
+                                        ": at most 64 banks per pseudo-channel supported, got " +
                                         std::to_string(org.banks_per_pc()));
   require(org.channels <= 4096, where + ".channels: at most 4096 supported");
   require(org.capacity_bytes() <= (uint64_t(1) << 48), where + ": capacity exceeds 2^48 bytes");
@@ -185,10 +194,15 @@ PimConfig parse_pim(const json& j, const std::string& where, const Organization&
   o.allow_docs();
   PimConfig p;
   const std::string scope = o.str("scope");
-  if (scope == "none") p.scope = PimScope::kNone;
-  else if (scope == "pseudo_channel") p.scope = PimScope::kPseudoChannel;
-  else if (scope == "channel") p.scope = PimScope::kChannel;
-  else throw ConfigError(where + ".scope: expected none, pseudo_channel or channel, got '" + scope + "'");
+  if (scope == "none")
+    p.scope = PimScope::kNone;
+  else if (scope == "pseudo_channel")
+    p.scope = PimScope::kPseudoChannel;
+  else if (scope == "channel")
+    p.scope = PimScope::kChannel;
+  else
+    throw ConfigError(where + ".scope: expected none, pseudo_channel or channel, got '" + scope +
+                      "'");
   p.lanes = o.u32("lanes", true);
   p.banks_per_unit = o.u32("banks_per_unit", true);
   o.finish();
@@ -230,16 +244,24 @@ ControllerConfig parse_controller(const json& j, const std::string& where) {
   c.write_low_watermark = o.u32("write_low_watermark", true);
   c.age_cap_cycles = o.u32("age_cap_cycles");
   const std::string page = o.str("page_policy");
-  if (page == "open") c.page_policy = PagePolicy::kOpen;
-  else if (page == "closed") c.page_policy = PagePolicy::kClosed;
-  else throw ConfigError(where + ".page_policy: expected open or closed, got '" + page + "'");
+  if (page == "open")
+    c.page_policy = PagePolicy::kOpen;
+  else if (page == "closed")
+    c.page_policy = PagePolicy::kClosed;
+  else
+    throw ConfigError(where + ".page_policy: expected open or closed, got '" + page + "'");
   const std::string ref = o.str("refresh");
-  if (ref == "all_bank") c.refresh = RefreshMode::kAllBank;
-  else if (ref == "per_bank") c.refresh = RefreshMode::kPerBank;
-  else if (ref == "off") c.refresh = RefreshMode::kOff;
-  else throw ConfigError(where + ".refresh: expected all_bank, per_bank or off, got '" + ref + "'");
+  if (ref == "all_bank")
+    c.refresh = RefreshMode::kAllBank;
+  else if (ref == "per_bank")
+    c.refresh = RefreshMode::kPerBank;
+  else if (ref == "off")
+    c.refresh = RefreshMode::kOff;
+  else
+    throw ConfigError(where + ".refresh: expected all_bank, per_bank or off, got '" + ref + "'");
   o.finish();
-  require(c.read_queue <= 1024 && c.write_queue <= 1024, where + ": queues hold at most 1024 entries");
+  require(c.read_queue <= 1024 && c.write_queue <= 1024,
+          where + ": queues hold at most 1024 entries");
   require(c.write_low_watermark < c.write_high_watermark,
           where + ": write_low_watermark must be below write_high_watermark");
   require(c.write_high_watermark <= c.write_queue,
@@ -247,7 +269,8 @@ ControllerConfig parse_controller(const json& j, const std::string& where) {
   return c;
 }
 
-std::vector<AddrSlice> parse_mapping(const json& j, const std::string& where, const Organization& org) {
+std::vector<AddrSlice> parse_mapping(const json& j, const std::string& where,
+                                     const Organization& org) {
   StrictObject o(j, where);
   o.allow_docs();
   const json& list = o.get("lsb_first");
@@ -271,7 +294,8 @@ std::vector<AddrSlice> parse_mapping(const json& j, const std::string& where, co
   uint32_t assigned[8] = {};
   std::vector<AddrSlice> out;
   for (const auto& e : list) {
-    if (!e.is_string()) throw ConfigError(where + ".lsb_first: entries must be strings, got " + e.dump());
+    if (!e.is_string())
+      throw ConfigError(where + ".lsb_first: entries must be strings, got " + e.dump());
     std::string name = e.get<std::string>();
     int64_t bits = -1;
     if (auto colon = name.find(':'); colon != std::string::npos) {
@@ -286,14 +310,15 @@ std::vector<AddrSlice> parse_mapping(const json& j, const std::string& where, co
     for (const auto& f : fields)
       if (name == f.name) fi = &f;
     if (!fi)
-      throw ConfigError(where + ".lsb_first: unknown field '" + name +
-                        "' (fields: offset, column, bank, bank_group, sid, pseudo_channel, row, channel)");
+      throw ConfigError(
+          where + ".lsb_first: unknown field '" + name +
+          "' (fields: offset, column, bank, bank_group, sid, pseudo_channel, row, channel)");
     const uint32_t k = uint32_t(fi->f);
     const uint32_t remaining = fi->width - assigned[k];
     const uint32_t take = bits < 0 ? remaining : uint32_t(bits);
     if (take > remaining)
-      throw ConfigError(where + ".lsb_first: field '" + name + "' has " + std::to_string(fi->width) +
-                        " bits but more are assigned");
+      throw ConfigError(where + ".lsb_first: field '" + name + "' has " +
+                        std::to_string(fi->width) + " bits but more are assigned");
     if (bits < 0 && remaining == 0 && fi->width > 0)
       throw ConfigError(where + ".lsb_first: field '" + name + "' is assigned twice");
     assigned[k] += take;
@@ -302,7 +327,8 @@ std::vector<AddrSlice> parse_mapping(const json& j, const std::string& where, co
   for (const auto& f : fields)
     if (assigned[uint32_t(f.f)] != f.width)
       throw ConfigError(where + ".lsb_first: field '" + std::string(f.name) + "' needs " +
-                        std::to_string(f.width) + " bits, " + std::to_string(assigned[uint32_t(f.f)]) +
+                        std::to_string(f.width) + " bits, " +
+                        std::to_string(assigned[uint32_t(f.f)]) +
                         " assigned (every address bit must be assigned exactly once)");
   if (out.empty() || out.front().field != AddrField::kOffset)
     if (log2u(org.bytes_per_column) > 0)
@@ -356,8 +382,8 @@ std::vector<std::string> memory_preset_names() {
 MemoryConfig load_memory_config(const std::string& preset_or_path,
                                 const std::vector<std::string>& overrides) {
   fs::path path = preset_or_path;
-  const bool looks_like_path = preset_or_path.find('/') != std::string::npos ||
-                               path.extension() == ".json";
+  const bool looks_like_path =
+      preset_or_path.find('/') != std::string::npos || path.extension() == ".json";
   if (!looks_like_path) path = fs::path(config_dir()) / "memory" / (preset_or_path + ".json");
   std::ifstream in(path);
   if (!in) {

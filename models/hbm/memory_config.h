@@ -9,14 +9,14 @@
 namespace sparsepim::hbm {
 
 struct Organization {
-  uint32_t channels = 0;           // independent channels simulated
-  uint32_t pseudo_channels = 0;    // per channel; they share the row-command bus
-  uint32_t sids = 0;               // stack IDs (ranks) per pseudo-channel
-  uint32_t bank_groups = 0;        // per SID
+  uint32_t channels = 0;         // independent channels simulated
+  uint32_t pseudo_channels = 0;  // per channel; they share the row-command bus
+  uint32_t sids = 0;             // stack IDs (ranks) per pseudo-channel
+  uint32_t bank_groups = 0;      // per SID
   uint32_t banks_per_group = 0;
-  uint32_t rows = 0;               // per bank
-  uint32_t columns = 0;            // per row, in access units of bytes_per_column
-  uint32_t bytes_per_column = 0;   // bytes moved by one RD/WR burst (and one MACAB per bank)
+  uint32_t rows = 0;              // per bank
+  uint32_t columns = 0;           // per row, in access units of bytes_per_column
+  uint32_t bytes_per_column = 0;  // bytes moved by one RD/WR burst (and one MACAB per bank)
 
   uint32_t banks_per_sid() const { return bank_groups * banks_per_group; }
   uint32_t banks_per_pc() const { return sids * banks_per_sid(); }
@@ -51,32 +51,41 @@ struct PimConfig {
 
 // Energy constants (pJ per bit moved unless the name says otherwise).
 struct EnergyConfig {
-  double act_pre_pJ_per_bit = 0;           // per bit of the row opened by ACT (+ its PRE)
-  double cell_rw_pJ_per_bit = 0;           // cell array <-> sense amps, per bit read or written
-  double coldec_to_bgmux_pJ_per_bit = 0;   // column decoder -> bank-group mux
-  double bgmux_to_gio_pJ_per_bit = 0;      // bank-group mux -> global I/O
-  double tsv_pJ_per_bit = 0;               // through-silicon vias, core die <-> base die
-  double interposer_pJ_per_bit = 0;        // base die <-> host over the interposer
-  double pim_mac_pJ_per_op = 0;            // one FP16 multiply-accumulate
-  double background_mW_per_pc = 0;         // standby power per pseudo-channel
-  double refresh_window_ms = 0;            // every row refreshed once per window
+  double act_pre_pJ_per_bit = 0;          // per bit of the row opened by ACT (+ its PRE)
+  double cell_rw_pJ_per_bit = 0;          // cell array <-> sense amps, per bit read or written
+  double coldec_to_bgmux_pJ_per_bit = 0;  // column decoder -> bank-group mux
+  double bgmux_to_gio_pJ_per_bit = 0;     // bank-group mux -> global I/O
+  double tsv_pJ_per_bit = 0;              // through-silicon vias, core die <-> base die
+  double interposer_pJ_per_bit = 0;       // base die <-> host over the interposer
+  double pim_mac_pJ_per_op = 0;           // one FP16 multiply-accumulate
+  double background_mW_per_pc = 0;        // standby power per pseudo-channel
+  double refresh_window_ms = 0;           // every row refreshed once per window
 };
 
 enum class PagePolicy : uint8_t { kOpen, kClosed };
 enum class RefreshMode : uint8_t { kAllBank, kPerBank, kOff };
 
 struct ControllerConfig {
-  uint32_t read_queue = 0;          // entries per pseudo-channel
-  uint32_t write_queue = 0;         // entries per pseudo-channel
+  uint32_t read_queue = 0;   // entries per pseudo-channel
+  uint32_t write_queue = 0;  // entries per pseudo-channel
   uint32_t write_high_watermark = 0;
   uint32_t write_low_watermark = 0;
-  uint32_t age_cap_cycles = 0;      // a request older than this is served before row hits
+  uint32_t age_cap_cycles = 0;  // a request older than this is served before row hits
   PagePolicy page_policy = PagePolicy::kOpen;
   RefreshMode refresh = RefreshMode::kAllBank;
 };
 
 // One entry of the address mapping, from the least significant address bit upwards.
-enum class AddrField : uint8_t { kOffset, kColumn, kBank, kBankGroup, kSid, kPseudoChannel, kRow, kChannel };
+enum class AddrField : uint8_t {
+  kOffset,
+  kColumn,
+  kBank,
+  kBankGroup,
+  kSid,
+  kPseudoChannel,
+  kRow,
+  kChannel
+};
 struct AddrSlice {
   AddrField field;
   uint32_t bits;

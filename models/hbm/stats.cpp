@@ -14,9 +14,11 @@ StatsObserver::StatsObserver(const MemoryConfig& cfg) : cfg_(cfg) {
   open_since_.assign(n, kClosed);
 }
 
-uint32_t StatsObserver::flat(uint32_t ch, uint32_t pc, uint32_t sid, uint32_t bg, uint32_t bank) const {
+uint32_t StatsObserver::flat(uint32_t ch, uint32_t pc, uint32_t sid, uint32_t bg,
+                             uint32_t bank) const {
   const auto& o = cfg_.org;
-  return (((ch * o.pseudo_channels + pc) * o.sids + sid) * o.bank_groups + bg) * o.banks_per_group + bank;
+  return (((ch * o.pseudo_channels + pc) * o.sids + sid) * o.bank_groups + bg) * o.banks_per_group +
+         bank;
 }
 
 void StatsObserver::open(uint32_t b, uint64_t cycle) {
@@ -40,24 +42,39 @@ void StatsObserver::on_command(const Command& c) {
     for (uint32_t b = first; b < first + count; ++b) f(b);
   };
   switch (c.cmd) {
-    case Cmd::ACT: open(flat(c.channel, c.pc, c.sid, c.bg, c.bank), c.cycle); break;
-    case Cmd::PRE: close(flat(c.channel, c.pc, c.sid, c.bg, c.bank), c.cycle); break;
-    case Cmd::PREA: for_scope([&](uint32_t b) { close(b, c.cycle); }); break;
-    case Cmd::ACTAB: for_scope([&](uint32_t b) { open(b, c.cycle); }); break;
+    case Cmd::ACT:
+      open(flat(c.channel, c.pc, c.sid, c.bg, c.bank), c.cycle);
+      break;
+    case Cmd::PRE:
+      close(flat(c.channel, c.pc, c.sid, c.bg, c.bank), c.cycle);
+      break;
+    case Cmd::PREA:
+      for_scope([&](uint32_t b) { close(b, c.cycle); });
+      break;
+    case Cmd::ACTAB:
+      for_scope([&](uint32_t b) { open(b, c.cycle); });
+      break;
     case Cmd::MACAB:
       for_scope([&](uint32_t b) { bank_column_cycles[b] += cfg_.timing.BL; });
-      pim_bank_bytes += uint64_t(c.scope_channel ? o.banks_per_channel() : bpc) * o.bytes_per_column;
+      pim_bank_bytes +=
+          uint64_t(c.scope_channel ? o.banks_per_channel() : bpc) * o.bytes_per_column;
       break;
     case Cmd::RD:
     case Cmd::WR:
       bank_column_cycles[flat(c.channel, c.pc, c.sid, c.bg, c.bank)] += cfg_.timing.BL;
       (c.cmd == Cmd::RD ? bytes_read : bytes_written) += o.bytes_per_column;
-      if (c.outcome == RowOutcome::kHit) ++row_hits;
-      else if (c.outcome == RowOutcome::kMiss) ++row_misses;
-      else if (c.outcome == RowOutcome::kConflict) ++row_conflicts;
+      if (c.outcome == RowOutcome::kHit)
+        ++row_hits;
+      else if (c.outcome == RowOutcome::kMiss)
+        ++row_misses;
+      else if (c.outcome == RowOutcome::kConflict)
+        ++row_conflicts;
       break;
-    case Cmd::WRGB: bytes_written += o.bytes_per_column; break;
-    default: break;
+    case Cmd::WRGB:
+      bytes_written += o.bytes_per_column;
+      break;
+    default:
+      break;
   }
   if (c.cycle > end_cycle) end_cycle = c.cycle;
 }

@@ -20,7 +20,7 @@ struct TimingRule {
   Level level;
   std::vector<Cmd> from;
   std::vector<Cmd> to;
-  uint32_t latency;           // `to` may issue `latency` cycles after `from`, not earlier
+  uint32_t latency;             // `to` may issue `latency` cycles after `from`, not earlier
   bool other_siblings = false;  // applies between *different* nodes of `level` under one parent
   uint32_t window = 0;          // > 0: at most `window` `from` commands within `latency` cycles
 };

@@ -33,8 +33,10 @@ TimingState::TimingState(const MemoryConfig& cfg)
         auto it = std::find_if(list.begin(), list.end(), [&](const Update& u) {
           return u.to == idx(to) && u.other_siblings == r.other_siblings;
         });
-        if (it == list.end()) list.push_back({uint8_t(idx(to)), r.other_siblings, r.latency});
-        else it->latency = std::max(it->latency, r.latency);
+        if (it == list.end())
+          list.push_back({uint8_t(idx(to)), r.other_siblings, r.latency});
+        else
+          it->latency = std::max(it->latency, r.latency);
       }
   }
 }

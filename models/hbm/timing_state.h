@@ -42,9 +42,7 @@ class TimingState {
 
   // Earliest cycle at which single-bank command `c` may issue to bank `b` (ACT, PRE, RD, WR,
   // REFPB, WRGB, MVSB, MVGB).
-  uint64_t earliest(Cmd c, const BankCoord& b) const {
-    return earliest_at(c, nodes(b));
-  }
+  uint64_t earliest(Cmd c, const BankCoord& b) const { return earliest_at(c, nodes(b)); }
   // Earliest cycle for an all-bank command (PREA, REF, ACTAB, MACAB) over the whole channel or
   // over one pseudo-channel.
   uint64_t earliest_all(Cmd c, bool whole_channel, uint32_t pc) const;
@@ -62,7 +60,9 @@ class TimingState {
 
   uint32_t sid_node(const BankCoord& b) const { return b.pc * sids_ + b.sid; }
   uint32_t bg_node(const BankCoord& b) const { return sid_node(b) * bgs_ + b.bg; }
-  uint32_t bank_node(const BankCoord& b, uint32_t bg_node) const { return bg_node * banks_ + b.bank; }
+  uint32_t bank_node(const BankCoord& b, uint32_t bg_node) const {
+    return bg_node * banks_ + b.bank;
+  }
   void apply(int level, uint32_t node, Cmd c, uint64_t cycle, bool all_bank);
   void apply_faw(uint32_t sid_node, uint64_t cycle);
   // Range of node indices of `level` inside the scope.
