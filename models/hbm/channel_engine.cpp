@@ -618,19 +618,23 @@ bool ChannelEngine::issue_next() {
   return true;
 }
 
+uint64_t ChannelEngine::next_command_cycle() {
+  uint64_t best = kNever;
+  for (uint32_t p = 0; p < pcs_.size(); ++p) {
+    const Candidate& c = candidate(p);
+    if (c.valid) best = std::min(best, c.cycle);
+  }
+  uint64_t pim_cycle = kNever;
+  Cmd pim_cmd;
+  if (pim_candidate(pim_cycle, pim_cmd)) best = std::min(best, pim_cycle);
+  return best;
+}
+
 void ChannelEngine::run_until(uint64_t limit) {
   for (;;) {
     if (limit == kNever && idle()) break;
-    // Peek: is the next command at or before the limit?
-    uint64_t best = kNever;
-    for (uint32_t p = 0; p < pcs_.size(); ++p) {
-      const Candidate& c = candidate(p);
-      if (c.valid) best = std::min(best, c.cycle);
-    }
-    uint64_t pim_cycle = kNever;
-    Cmd pim_cmd;
-    if (pim_candidate(pim_cycle, pim_cmd)) best = std::min(best, pim_cycle);
-    if (best == kNever || best > limit) break;
+    const uint64_t next = next_command_cycle();
+    if (next == kNever || next > limit) break;
     issue_next();
   }
   if (limit != kNever) set_now(limit + 1);
@@ -643,18 +647,7 @@ void ChannelEngine::set_now(uint64_t t) {
     if (p.cand.valid && p.cand.cycle < t) p.cand.valid = false;
 }
 
-uint64_t ChannelEngine::next_work_cycle() {
-  if (idle()) return kNever;
-  uint64_t best = kNever;
-  for (uint32_t p = 0; p < pcs_.size(); ++p) {
-    const Candidate& c = candidate(p);
-    if (c.valid) best = std::min(best, c.cycle);
-  }
-  uint64_t pim_cycle = kNever;
-  Cmd pim_cmd;
-  if (pim_candidate(pim_cycle, pim_cmd)) best = std::min(best, pim_cycle);
-  return best;
-}
+uint64_t ChannelEngine::next_work_cycle() { return idle() ? kNever : next_command_cycle(); }
 
 void ChannelEngine::finish(uint64_t cycle) {
   for (CommandObserver* o : observers_) o->on_finish(std::max(cycle, last_cycle_));
