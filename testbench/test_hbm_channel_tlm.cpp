@@ -46,6 +46,7 @@ class AtInitiator : public sc_module, public tlm_mm_interface {
   };
   std::vector<Req> reqs;
   uint32_t max_out = 64;
+  bool late_end_resp = false;  // answer BEGIN_RESP with TLM_ACCEPTED and END_RESP 3 ns later
   // Results
   uint64_t responses = 0, accepted_later = 0, errors = 0, max_in_flight = 0, data_mismatches = 0;
   std::vector<sc_time> sent, answered;
@@ -55,6 +56,7 @@ class AtInitiator : public sc_module, public tlm_mm_interface {
     socket.register_nb_transport_bw(this, &AtInitiator::nb_bw);
     SC_HAS_PROCESS(AtInitiator);
     SC_THREAD(run);
+    SC_THREAD(end_resp_thread);
   }
   void free(tlm_generic_payload*) override {}
 
@@ -71,6 +73,21 @@ class AtInitiator : public sc_module, public tlm_mm_interface {
   bool end_req_ = false;
   sc_event end_req_ev_, resp_ev_;
   std::map<uint64_t, unsigned char> written_;
+  tlm_generic_payload* pending_end_resp_ = nullptr;
+  sc_event end_resp_ev_;
+
+  void end_resp_thread() {
+    for (;;) {
+      wait(end_resp_ev_);
+      wait(3, SC_NS);
+      tlm_generic_payload* p = pending_end_resp_;
+      pending_end_resp_ = nullptr;
+      tlm_phase ph = END_RESP;
+      sc_time d = SC_ZERO_TIME;
+      if (socket->nb_transport_fw(*p, ph, d) != TLM_COMPLETED)
+        protocol_error = "END_RESP not completed by the target";
+    }
+  }
 
   void run() {
     sent.resize(reqs.size());
@@ -133,6 +150,12 @@ class AtInitiator : public sc_module, public tlm_mm_interface {
     --in_flight_;
     if (p.is_response_error()) ++errors;
     resp_ev_.notify(SC_ZERO_TIME);
+    if (late_end_resp) {
+      if (pending_end_resp_) protocol_error = "BEGIN_RESP while the previous END_RESP is pending";
+      pending_end_resp_ = &p;
+      end_resp_ev_.notify(SC_ZERO_TIME);
+      return TLM_ACCEPTED;
+    }
     ph = END_RESP;
     return TLM_COMPLETED;
   }
@@ -163,6 +186,25 @@ TEST(HbmChannelTlm, ManyOutstandingWithBackPressure) {
       CHECK_OR_RETURN(
           init.answered[i] - init.sent[i] >= sc_time(init.reqs[i].write ? 9 : 19, SC_NS),
           "request " << i << " answered after " << (init.answered[i] - init.sent[i]));
+    return std::string();
+  }));
+}
+
+// The initiator takes 3 ns to send END_RESP: the channel must hold every further BEGIN_RESP
+// until then (response exclusion) and still deliver everything.
+TEST(HbmChannelTlm, EndRespExclusion) {
+  EXPECT_TRUE(run_in_child([] {
+    const MemoryConfig cfg = load_memory_config("hbm2");
+    HbmChannel ch("channel", cfg);
+    AtInitiator init("init");
+    init.late_end_resp = true;
+    init.socket.bind(ch.socket);
+    for (int i = 0; i < 2000; ++i) init.reqs.push_back({uint64_t(i) * 32, i % 5 == 0, 1});
+    sc_start();
+    CHECK_OR_RETURN(init.protocol_error.empty(), init.protocol_error);
+    CHECK_OR_RETURN(init.responses == 2000, "responses " << init.responses);
+    // At most one response per 3 ns: 2000 responses take at least 6 us.
+    CHECK_OR_RETURN(sc_time_stamp() >= sc_time(5997, SC_NS), "ended at " << sc_time_stamp());
     return std::string();
   }));
 }

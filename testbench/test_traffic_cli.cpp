@@ -249,7 +249,7 @@ TEST(Cli, BadInputFailsClearly) {
       {"traffic --trace " + bad_trace, 2, ":2: bad address"},
       {"traffic --trace /nonexistent", 2, "cannot open request trace"},
       {"traffic --requests", 114, "--requests: 1 required"},  // CLI11 usage error
-      {"frobnicate", 109, "not expected: frobnicate"},         // CLI11 usage error
+      {"frobnicate", 109, "not expected: frobnicate"},        // CLI11 usage error
   };
   for (const Case& c : cases) {
     const CmdResult r = run_cli(c.args);

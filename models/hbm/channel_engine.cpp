@@ -647,7 +647,9 @@ void ChannelEngine::set_now(uint64_t t) {
     if (p.cand.valid && p.cand.cycle < t) p.cand.valid = false;
 }
 
-uint64_t ChannelEngine::next_work_cycle() { return idle() ? kNever : next_command_cycle(); }
+uint64_t ChannelEngine::next_work_cycle() {
+  return idle() ? kNever : next_command_cycle();
+}
 
 void ChannelEngine::finish(uint64_t cycle) {
   for (CommandObserver* o : observers_) o->on_finish(std::max(cycle, last_cycle_));

@@ -136,7 +136,7 @@ class ChannelEngine {
   };
   enum class PimPhase : uint8_t { kIdle, kAct, kMac, kPre, kBurst };
 
-  bool issue_next();             // issues the next command of any kind, refresh included
+  bool issue_next();              // issues the next command of any kind, refresh included
   uint64_t next_command_cycle();  // cycle of that command (kNever if none)
   BankCoord coord(uint32_t pc, uint32_t bank) const;
   uint32_t bank_index(const DramAddress& a) const {
