@@ -15,6 +15,7 @@
 #include "common/errors.h"
 #include "hbm/timing_checker.h"
 #include "traffic.h"
+#include "workload_cli.h"
 
 using nlohmann::json;
 using sparsepim::TrafficOptions;
@@ -134,8 +135,11 @@ int main(int argc, char** argv) {
   bench->add_flag("--json", bench_json, "print JSON");
   bench->add_option("--requests", bench_requests, "requests per case")->capture_default_str();
 
+  sparsepim::WorkloadCommands* workload_cmds = sparsepim::add_workload_commands(app);
+
   CLI11_PARSE(app, argc, argv);
   try {
+    if (const int code = sparsepim::run_workload_commands(workload_cmds); code >= 0) return code;
     if (traffic->parsed()) {
       if (no_stats) t.stats = t.energy = false;
       std::cout << sparsepim::run_traffic(t).dump(2) << "\n";
