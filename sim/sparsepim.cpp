@@ -14,6 +14,7 @@
 
 #include "common/errors.h"
 #include "hbm/timing_checker.h"
+#include "host/gemv.h"
 #include "traffic.h"
 #include "workload_cli.h"
 
@@ -129,6 +130,24 @@ int main(int argc, char** argv) {
   bool no_stats = false;
   traffic->add_flag("--no-stats", no_stats, "statistics and energy off (raw engine speed)");
 
+  sparsepim::host::GemvOptions g;
+  auto* gemv = app.add_subcommand(
+      "gemv", "Attention GEMVs of one head through the PIM units; prints one JSON object");
+  gemv->add_option("--memory", g.memory, "memory preset with PIM units")->capture_default_str();
+  gemv->add_option("--set", g.sets,
+                   "override a memory config value: section.key=value (repeatable)");
+  gemv->add_option("--rows", g.tokens, "rows of K and V (tokens)")->capture_default_str();
+  gemv->add_option("--head-dim", g.head_dim, "head dimension (multiple of 32)")
+      ->capture_default_str();
+  gemv->add_option("--pim-alu", g.pim_alu, "model | rtl")->capture_default_str();
+  gemv->add_flag("--acc-fp32", g.acc_fp32, "FP32 accumulators (default FP16, as Samsung's part)");
+  gemv->add_flag("!--no-value-pass", g.value_pass, "score pass only");
+  gemv->add_option("--seed", g.seed, "random seed for K, V and q")->capture_default_str();
+  gemv->add_option("--vcd", g.vcd, "write command, bank and PIM-unit waveforms here");
+  gemv->add_option("--vcd-rtl", g.vcd_rtl, "write the ALU RTL's own trace here (--pim-alu rtl)");
+  gemv->add_option("--vcd-window", g.vcd_window,
+                   "START:END in ns: only this window goes to the VCD files");
+
   bool bench_json = false;
   uint64_t bench_requests = 1000000;
   auto* bench = app.add_subcommand("bench", "Memory benchmark: bandwidth and simulation speed");
@@ -146,6 +165,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (bench->parsed()) return run_bench(bench_json, bench_requests);
+    if (gemv->parsed()) {
+      std::cout << sparsepim::host::run_gemv(g).dump(2) << "\n";
+      return 0;
+    }
     // The default job. Until the decode simulation exists it is the memory benchmark.
     return run_bench(false, bench_requests);
   } catch (const sparsepim::hbm::TimingViolation& e) {

@@ -422,10 +422,11 @@ TEST(HbmChannelTlm, PimExtensionIsOneTransaction) {
         wait(resp);
         nb_answer -= start;
         // An op outside the bank is refused.
-        PimExtension bad_ext;
-        bad_ext.op.row_first = 16383;
-        bad_ext.op.row_count = 4;
-        bad_ext.op.columns = 1;
+        PimOp bad_op;
+        bad_op.row_first = 16383;
+        bad_op.row_count = 4;
+        bad_op.columns = 1;
+        PimExtension bad_ext(std::vector<PimOp>{op, bad_op});  // refused as a whole
         tlm_generic_payload q;
         q.set_extension(&bad_ext);
         q.set_command(TLM_READ_COMMAND);

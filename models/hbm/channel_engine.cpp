@@ -119,7 +119,7 @@ void ChannelEngine::enqueue(const Request& r) {
   p.cand.valid = false;
 }
 
-void ChannelEngine::enqueue_pim(const PimOp& op) {
+void ChannelEngine::check_pim(const PimOp& op) const {
   if (cfg_.pim.scope == PimScope::kNone)
     throw std::invalid_argument("memory '" + cfg_.name + "' has no PIM units");
   if (op.columns == 0) throw std::invalid_argument("PIM op with zero columns");
@@ -130,6 +130,10 @@ void ChannelEngine::enqueue_pim(const PimOp& op) {
   }
   if (cfg_.pim.scope == PimScope::kPseudoChannel && op.pc >= cfg_.org.pseudo_channels)
     throw std::out_of_range("PIM op pseudo-channel out of range");
+}
+
+void ChannelEngine::enqueue_pim(const PimOp& op) {
+  check_pim(op);
   pim_queue_.emplace_back(op, seq_++);
   invalidate_choices();
   invalidate_all();
@@ -402,6 +406,7 @@ void ChannelEngine::execute_pim(uint64_t cycle, Cmd cmd) {
   bool done = false;
   uint64_t done_cycle = cycle;
   const uint32_t nb = cfg_.org.banks_per_pc();
+  const uint32_t index = pim_col_;  // column of a MACAB, burst number of a WRGB/MVSB/MVGB
   switch (cmd) {
     case Cmd::ACTAB:
       rec.row = op.row_first + pim_row_;
@@ -452,6 +457,7 @@ void ChannelEngine::execute_pim(uint64_t cycle, Cmd cmd) {
     }
   }
   emit(rec);
+  if (pim_exec_) pim_exec_->on_pim_command(rec, op, index);
   if (done) {
     pim_queue_.pop_front();
     pim_phase_ = PimPhase::kIdle;

@@ -13,6 +13,10 @@
 #include "hbm/memory_config.h"
 #include "hbm/timing_state.h"
 
+namespace sparsepim::pim {
+struct PimData;  // the operands and results of a PIM op (models/pim/pim_data.h)
+}
+
 namespace sparsepim::hbm {
 
 inline constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
@@ -39,6 +43,16 @@ struct PimOp {
   uint32_t columns = 0;  // MACABs per row, or bursts
   uint64_t tag = 0;
   void* user = nullptr;
+  pim::PimData* data = nullptr;  // functional operands; timing never looks at it
+};
+
+// Carries out the data side of PIM commands (the PIM units). Called for every PIM command as it
+// issues, after the observers; `index` is the burst (WRGB/MVSB/MVGB) or column (MACAB) number
+// within the op.
+class PimExecutor {
+ public:
+  virtual ~PimExecutor() = default;
+  virtual void on_pim_command(const Command& c, const PimOp& op, uint32_t index) = 0;
 };
 
 class CompletionSink {
@@ -56,6 +70,7 @@ class ChannelEngine {
 
   void add_observer(CommandObserver* o) { observers_.push_back(o); }
   void set_sink(CompletionSink* s) { sink_ = s; }
+  void set_pim_executor(PimExecutor* e) { pim_exec_ = e; }
   const MemoryConfig& config() const { return cfg_; }
   const AddressMapper& mapper() const { return mapper_; }
   uint32_t channel_id() const { return channel_id_; }
@@ -66,6 +81,8 @@ class ChannelEngine {
   // the channel (callers turn that into TLM_ADDRESS_ERROR_RESPONSE).
   void enqueue(const Request& r);
   void enqueue_pim(const PimOp& op);
+  // Throws std::invalid_argument / std::out_of_range for an op this memory cannot run.
+  void check_pim(const PimOp& op) const;
 
   // Issues every command whose cycle is <= limit. With a finite limit the engine then stands at
   // limit + 1: later arrivals cannot change what was decided before them.
@@ -181,6 +198,7 @@ class ChannelEngine {
   uint64_t last_cycle_ = 0;
   std::vector<CommandObserver*> observers_;
   CompletionSink* sink_ = nullptr;
+  PimExecutor* pim_exec_ = nullptr;
 
   // PIM operations run in arrival order; normal requests that arrived after a PIM op wait for it.
   std::deque<std::pair<PimOp, uint64_t>> pim_queue_;  // op and its sequence number

@@ -85,7 +85,7 @@ void EnergyObserver::on_command(const Command& c) {
 void EnergyObserver::on_finish(uint64_t cycle) {
   // mW x ns = pJ; background power of every pseudo-channel of every simulated channel, which all
   // stay powered until the last one finishes.
-  const double ns = double(cycle) * cfg_.timing.tCK_ns;
+  const double ns = double(cycle > start_ ? cycle - start_ : 0) * cfg_.timing.tCK_ns;
   e_.background =
       cfg_.energy.background_mW_per_pc * cfg_.org.pseudo_channels * cfg_.org.channels * ns;
 }

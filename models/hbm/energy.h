@@ -37,6 +37,8 @@ class EnergyObserver : public CommandObserver {
   void on_command(const Command& c) override;
   void on_finish(uint64_t cycle) override;
   const EnergyBreakdown& pJ() const { return e_; }
+  // Background power is charged from this cycle on (default 0: the whole run).
+  void set_start(uint64_t cycle) { start_ = cycle; }
 
   // Per-command energies (pJ), exposed for tests and docs.
   double act_pJ() const { return act_; }
@@ -48,6 +50,7 @@ class EnergyObserver : public CommandObserver {
   MemoryConfig cfg_;
   EnergyBreakdown e_;
   double bits_per_burst_ = 0, act_ = 0, rd_ = 0, ref_ = 0, refpb_ = 0;
+  uint64_t start_ = 0;
 };
 
 }  // namespace sparsepim::hbm

@@ -12,7 +12,7 @@ using namespace sc_core;
 using namespace tlm;
 
 HbmChannel::HbmChannel(sc_module_name name, const MemoryConfig& cfg, uint32_t channel_id)
-    : sc_module(name), socket("socket"), engine_(cfg, channel_id) {
+    : sc_module(name), socket("socket"), engine_(cfg, channel_id), store_(cfg.org) {
   // Engine cycles <-> SystemC time: tCK must be a whole number of time-resolution units.
   const double res_s = sc_get_time_resolution().to_seconds();
   const double units = cfg.timing.tCK_ns * 1e-9 / res_s;
@@ -59,20 +59,13 @@ bool HbmChannel::validate(tlm_generic_payload& trans) const {
 
 void HbmChannel::functional_access(tlm_generic_payload& trans) {
   if (trans.get_extension<PimExtension>()) return;
-  const uint64_t block = engine_.config().org.row_bytes();
   const uint64_t addr = trans.get_address();
-  const uint64_t len = trans.get_data_length();
-  if (trans.is_read()) {  // never-written memory reads as zeros and costs no storage
-    const auto it = rows_.find(addr / block);
-    if (it == rows_.end())
-      std::memset(trans.get_data_ptr(), 0, len);
-    else
-      std::memcpy(trans.get_data_ptr(), it->second.data() + addr % block, len);
-    return;
-  }
-  auto& row = rows_[addr / block];
-  if (row.empty()) row.assign(block, 0);
-  std::memcpy(row.data() + addr % block, trans.get_data_ptr(), len);
+  const DramAddress a = engine_.mapper().decode(addr);
+  const uint32_t offset = uint32_t(addr % engine_.config().org.bytes_per_column);
+  if (trans.is_read())
+    store_.read(a, offset, trans.get_data_ptr(), trans.get_data_length());
+  else
+    store_.write(a, offset, trans.get_data_ptr(), trans.get_data_length());
 }
 
 unsigned HbmChannel::transport_dbg(tlm_generic_payload& trans) {
@@ -84,9 +77,13 @@ unsigned HbmChannel::transport_dbg(tlm_generic_payload& trans) {
 
 void HbmChannel::accept(tlm_generic_payload& trans) {
   if (auto* ext = trans.get_extension<PimExtension>()) {
-    PimOp op = ext->op;
-    op.user = &trans;
-    engine_.enqueue_pim(op);
+    if (ext->ops.empty()) throw std::invalid_argument("PIM transaction without operations");
+    for (const PimOp& op : ext->ops) engine_.check_pim(op);  // all or nothing
+    for (PimOp op : ext->ops) {
+      op.user = &trans;
+      engine_.enqueue_pim(op);
+    }
+    pim_left_[&trans] = ext->ops.size();
   } else {
     engine_.enqueue({trans.get_address(), trans.get_address(), trans.is_write(), &trans});
   }
@@ -181,6 +178,8 @@ void HbmChannel::on_request_done(const Request& r, uint64_t, uint64_t done_cycle
 
 void HbmChannel::on_pim_done(const PimOp& op, uint64_t done_cycle) {
   auto* trans = static_cast<tlm_generic_payload*>(op.user);
+  if (--pim_left_[trans] > 0) return;
+  pim_left_.erase(trans);
   if (auto* ext = trans->get_extension<PimExtension>()) ext->done_cycle = done_cycle;
   if (trans == blocking_) {
     blocking_finished_ = true;

@@ -18,6 +18,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hbm/bank_store.h"
 #include "hbm/channel_engine.h"
 #include "hbm/pim_extension.h"
 
@@ -30,6 +31,7 @@ class HbmChannel : public sc_core::sc_module, public CompletionSink {
   HbmChannel(sc_core::sc_module_name name, const MemoryConfig& cfg, uint32_t channel_id = 0);
 
   ChannelEngine& engine() { return engine_; }
+  BankStore& store() { return store_; }
   void add_observer(CommandObserver* o) { engine_.add_observer(o); }
   // Tells observers the run ended (call after sc_start returns).
   void finish() { engine_.finish(std::max(engine_.last_command_cycle(), last_response_cycle_)); }
@@ -80,8 +82,8 @@ class HbmChannel : public sc_core::sc_module, public CompletionSink {
   uint64_t last_response_cycle_ = 0;
   uint64_t responses_sent_ = 0;
   uint64_t wakeups_ = 0;
-  // Functional contents: sparse, one buffer per touched row.
-  std::unordered_map<uint64_t, std::vector<unsigned char>> rows_;
+  BankStore store_;  // functional contents, shared with the PIM units
+  std::unordered_map<tlm::tlm_generic_payload*, size_t> pim_left_;  // ops not yet done
 };
 
 }  // namespace sparsepim::hbm

@@ -1,0 +1,97 @@
+#include "pim/gemv_units.h"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace sparsepim::pim {
+
+using hbm::Cmd;
+
+GemvUnits::GemvUnits(const hbm::MemoryConfig& cfg, uint32_t channel, hbm::BankStore& store,
+                     AluBackend& alu)
+    : cfg_(cfg), channel_(channel), store_(store), alu_(alu), banks_(cfg.org.banks_per_channel()) {
+  if (cfg.pim.scope == hbm::PimScope::kNone) throw std::invalid_argument("memory has no PIM units");
+  if (cfg.org.columns > kBufferEntries)
+    throw std::invalid_argument("GEMV buffer holds 32 scalars: rows of more than 32 columns");
+  first_flat_ = channel * banks_;
+  buf_.assign(size_t(banks_) * kBufferEntries, 0);
+  acc_.assign(size_t(banks_) * kRegisters * kLanes, 0);
+  beats_.resize(banks_);
+}
+
+void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint32_t index) {
+  const PimData* d = op.data;
+  const uint32_t per_pc = cfg_.org.banks_per_pc();
+  switch (c.cmd) {
+    case Cmd::WRGB:
+    case Cmd::MVGB: {
+      if (!d) return;
+      if (d->in.size() < 32 * size_t(index + 1) || d->dest_mask.size() <= index ||
+          d->half.size() <= index)
+        throw std::invalid_argument("PIM op: buffer burst without data");
+      uint16_t v[kLanes];
+      std::memcpy(v, d->in.data() + 32 * index, 32);
+      const uint32_t base = 16u * (d->half[index] & 1);
+      for (uint64_t m = d->dest_mask[index]; m; m &= m - 1) {
+        const uint32_t b = uint32_t(__builtin_ctzll(m));
+        if (b >= banks_) throw std::invalid_argument("PIM op: bank mask beyond the channel");
+        std::memcpy(&buf_[b * kBufferEntries + base], v, 32);
+      }
+      return;
+    }
+    case Cmd::MACAB: {
+      const uint32_t regs = d ? d->accumulators : 1;
+      if (regs < 1 || regs > kRegisters) throw std::invalid_argument("PIM op: 1 or 2 accumulators");
+      const uint32_t reg = c.column % regs;
+      const uint32_t lo = c.scope_channel ? 0 : c.pc * per_pc;
+      const uint32_t hi = c.scope_channel ? banks_ : lo + per_pc;
+      const uint32_t bytes = cfg_.org.bytes_per_column;
+      size_t n = 0;
+      for (uint32_t b = lo; b < hi; ++b) {
+        AluBeat& bt = beats_[n++];
+        bt.op = AluOp::kMac;
+        const uint8_t* row = store_.row(first_flat_ + b, c.row);
+        if (row)
+          std::memcpy(bt.a, row + c.column * bytes, 32);
+        else
+          std::memset(bt.a, 0, sizeof bt.a);
+        const uint16_t scalar = buf_[b * kBufferEntries + c.column];
+        for (int l = 0; l < kLanes; ++l) bt.b[l] = scalar;
+        uint32_t* acc = &acc_[(b * kRegisters + reg) * kLanes];
+        std::memcpy(bt.c, acc, sizeof bt.c);
+        bt.d = acc;
+      }
+      alu_.run(beats_.data(), n);
+      macs_ += n * kLanes;
+      return;
+    }
+    case Cmd::MVSB: {
+      if (!d) return;
+      if (d->source.size() <= index)
+        throw std::invalid_argument("PIM op: MVSB burst without a source");
+      auto* dd = const_cast<PimData*>(d);  // the op's result buffer
+      if (dd->out.size() < 32 * size_t(index + 1)) dd->out.resize(32 * size_t(index + 1));
+      const uint32_t src = d->source[index];
+      const uint32_t bank = src >> 8, reg = (src >> 1) & 0x7F, part = src & 1;
+      if (bank >= banks_ || reg >= kRegisters)
+        throw std::invalid_argument("PIM op: MVSB source out of range");
+      uint32_t* acc = &acc_[(bank * kRegisters + reg) * kLanes];
+      uint8_t* out = dd->out.data() + 32 * index;
+      if (alu_.acc_fp32()) {
+        std::memcpy(out, acc + 8 * part, 32);  // 8 FP32 lanes per burst
+        if (d->clear_after_move && part == 1) std::memset(acc, 0, kLanes * 4);
+      } else {
+        for (int l = 0; l < kLanes; ++l) {
+          const uint16_t h = uint16_t(acc[l]);
+          std::memcpy(out + 2 * l, &h, 2);
+        }
+        if (d->clear_after_move) std::memset(acc, 0, kLanes * 4);
+      }
+      return;
+    }
+    default:
+      return;  // ACTAB / PREA: row state is the engine's business
+  }
+}
+
+}  // namespace sparsepim::pim
