@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <random>
 
@@ -15,6 +16,7 @@
 #include "hbm/energy.h"
 #include "hbm/hbm_channel.h"
 #include "hbm/stats.h"
+#include "hbm/vcd_writer.h"
 #include "pim/alu_backend.h"
 #include "pim/fp16_alu.h"
 #include "pim/gemv_units.h"
@@ -336,7 +338,10 @@ class GemvHost : public sc_module {
       setup_cycles = now_cycle() - t0;
       // Statistics, energy and waveforms cover the GEMV passes, not the setup writes.
       ch_.engine().run_until(now_cycle());
-      for (auto* o : pass_observers_) ch_.add_observer(o);
+      for (auto* o : pass_observers_) {
+        ch_.add_observer(o);
+        if (auto* v = dynamic_cast<hbm::VcdWriter*>(o)) v->set_origin(now_cycle());
+      }
       energy_.set_start(now_cycle());
       pass_start_cycle = now_cycle();
       score_pass();
@@ -385,6 +390,23 @@ uint64_t normal_read_cycles(const MemoryConfig& cfg, const Layout& lay, uint32_t
   return sink.last;
 }
 
+// A GTKWave save file next to the VCD: the first pseudo-channel's signals, command codes
+// translated to names by scripts/gtkwave/commands.filter.
+void write_gtkwave_save(const std::string& vcd_path, const MemoryConfig& cfg) {
+  const std::string filters = hbm::config_dir() + "/../scripts/gtkwave/";
+  std::ofstream f(vcd_path + ".gtkw");
+  if (!f) throw ConfigError("cannot write " + vcd_path + ".gtkw");
+  f << "[*] sparsepim: open with  gtkwave " << vcd_path << " " << vcd_path << ".gtkw\n";
+  f << "[dumpfile] \"" << vcd_path << "\"\n[size] 1600 700\n";
+  const std::string pc = cfg.name + ".ch0.pc0.";
+  for (const char* cmd : {"row_cmd[7:0]", "col_cmd[7:0]"})
+    f << "@2022\n^1 " << filters << "commands.filter\n" << pc << cmd << "\n";
+  f << "@22\n" << pc << "bank[7:0]\n" << pc << "row[31:0]\n" << pc << "column[7:0]\n";
+  f << pc << "open_rows[" << cfg.org.banks_per_pc() - 1 << ":0]\n";
+  f << "@28\n" << pc << "pim_busy\n";
+  f << "@2022\n^2 " << filters << "pim_mode.filter\n" << pc << "pim_mode[1:0]\n";
+}
+
 }  // namespace
 
 std::unique_ptr<pim::AluBackend> make_alu_backend(const std::string& kind, bool acc_fp32,
@@ -407,10 +429,19 @@ json run_gemv(const GemvOptions& opt) {
   hbm::HbmChannel ch("channel", cfg);
   hbm::StatsObserver stats(cfg);
   hbm::EnergyObserver energy(cfg);
+  std::vector<hbm::CommandObserver*> pass_observers{&stats, &energy};
+  std::unique_ptr<hbm::VcdWriter> vcd;
+  if (!opt.vcd.empty()) {
+    vcd = std::make_unique<hbm::VcdWriter>(opt.vcd, cfg, opt.vcd_window);
+    pass_observers.push_back(vcd.get());
+    write_gtkwave_save(opt.vcd, cfg);
+  } else if (!opt.vcd_window.empty() && opt.vcd_rtl.empty()) {
+    throw ConfigError("--vcd-window needs --vcd or --vcd-rtl");
+  }
   std::unique_ptr<pim::AluBackend> alu = make_alu_backend(opt.pim_alu, opt.acc_fp32, opt.vcd_rtl);
   pim::GemvUnits units(cfg, 0, ch.store(), *alu);
   ch.engine().set_pim_executor(&units);
-  GemvHost host("host", opt, cfg, ch, {&stats, &energy}, energy);
+  GemvHost host("host", opt, cfg, ch, pass_observers, energy);
   host.socket.bind(ch.socket);
 
   // Random inputs: keys and values ~ N(0, 1), query ~ N(0, 1), as FP16.
@@ -431,6 +462,7 @@ json run_gemv(const GemvOptions& opt) {
   if (!host.error.empty()) throw std::runtime_error(host.error);
   const uint64_t pass_end = host.pass_start_cycle + host.score_cycles + host.value_cycles;
   energy.on_finish(pass_end);
+  if (vcd) vcd->on_finish(pass_end);
 
   // Bit-exact emulation of the same arithmetic, without the memory system.
   auto acc_add = [&](uint32_t a, uint32_t b) {
