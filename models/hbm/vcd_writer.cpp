@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "common/errors.h"
 
@@ -26,17 +27,23 @@ uint64_t parse_ns(const std::string& s, const std::string& what) {
 }
 }  // namespace
 
-VcdWriter::VcdWriter(const std::string& path, const MemoryConfig& cfg, const std::string& window)
-    : cfg_(cfg), tck_ps_(uint64_t(std::llround(cfg.timing.tCK_ns * 1000.0))) {
+std::pair<uint64_t, uint64_t> parse_window_ns(const std::string& window) {
+  uint64_t lo_ps = 0, hi_ps = ~uint64_t(0);
   if (!window.empty()) {
     const auto colon = window.find(':');
     if (colon == std::string::npos)
       throw ConfigError("--vcd-window: expected START:END in ns, got '" + window + "'");
     const std::string lo = window.substr(0, colon), hi = window.substr(colon + 1);
-    if (!lo.empty()) win_lo_ = parse_ns(lo, "start");
-    if (!hi.empty()) win_hi_ = parse_ns(hi, "end");
-    if (win_hi_ < win_lo_) throw ConfigError("--vcd-window: END before START");
+    if (!lo.empty()) lo_ps = parse_ns(lo, "start");
+    if (!hi.empty()) hi_ps = parse_ns(hi, "end");
+    if (hi_ps < lo_ps) throw ConfigError("--vcd-window: END before START");
   }
+  return {lo_ps, hi_ps};
+}
+
+VcdWriter::VcdWriter(const std::string& path, const MemoryConfig& cfg, const std::string& window)
+    : cfg_(cfg), tck_ps_(uint64_t(std::llround(cfg.timing.tCK_ns * 1000.0))) {
+  std::tie(win_lo_, win_hi_) = parse_window_ns(window);
   f_ = std::fopen(path.c_str(), "w");
   if (!f_) throw ConfigError("cannot write VCD '" + path + "': " + std::strerror(errno));
   const auto& o = cfg.org;

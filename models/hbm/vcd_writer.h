@@ -7,12 +7,17 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hbm/command_observer.h"
 #include "hbm/memory_config.h"
 
 namespace sparsepim::hbm {
+
+// "START:END" in ns (either side may be empty) -> picoseconds; END = ~0 when open. Throws
+// ConfigError on a malformed window.
+std::pair<uint64_t, uint64_t> parse_window_ns(const std::string& window);
 
 class VcdWriter : public CommandObserver {
  public:

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <random>
 
@@ -85,7 +86,8 @@ class GemvHost : public sc_module {
   tlm_utils::simple_initiator_socket<GemvHost> socket;
 
   GemvHost(sc_module_name n, const GemvOptions& opt, const MemoryConfig& cfg, hbm::HbmChannel& ch,
-           std::vector<hbm::CommandObserver*> pass_observers, hbm::EnergyObserver& energy)
+           std::vector<hbm::CommandObserver*> pass_observers, hbm::EnergyObserver& energy,
+           std::function<void()> on_pass_start)
       : sc_module(n),
         socket("socket"),
         opt_(opt),
@@ -93,7 +95,8 @@ class GemvHost : public sc_module {
         ch_(ch),
         lay_(cfg, opt.tokens, opt.head_dim),
         pass_observers_(std::move(pass_observers)),
-        energy_(energy) {
+        energy_(energy),
+        on_pass_start_(std::move(on_pass_start)) {
     SC_HAS_PROCESS(GemvHost);
     SC_THREAD(run);
   }
@@ -137,8 +140,13 @@ class GemvHost : public sc_module {
     t.set_extension(&ext);
     t.set_command(TLM_READ_COMMAND);
     t.set_data_length(0);
+    // The payload must not keep (and later delete) the stack extension, also on an exception.
+    struct Detach {
+      tlm_generic_payload& t;
+      hbm::PimExtension* e;
+      ~Detach() { t.clear_extension(e); }
+    } detach{t, &ext};
     transport(t);
-    t.clear_extension(&ext);
   }
 
   uint16_t k_at(uint64_t t, uint32_t d) const {
@@ -344,9 +352,12 @@ class GemvHost : public sc_module {
       }
       energy_.set_start(now_cycle());
       pass_start_cycle = now_cycle();
+      if (on_pass_start_) on_pass_start_();
+      const auto w0 = std::chrono::steady_clock::now();
       score_pass();
       softmax();
       if (opt_.value_pass) value_pass();
+      pass_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
     } catch (const std::exception& e) {
       error = e.what();
     }
@@ -358,6 +369,10 @@ class GemvHost : public sc_module {
   Layout lay_;
   std::vector<hbm::CommandObserver*> pass_observers_;
   hbm::EnergyObserver& energy_;
+  std::function<void()> on_pass_start_;
+
+ public:
+  double pass_wall_s = 0;
 };
 
 // Cycles to read the same bursts through the normal read path of a fresh channel, queues full.
@@ -441,7 +456,14 @@ json run_gemv(const GemvOptions& opt) {
   std::unique_ptr<pim::AluBackend> alu = make_alu_backend(opt.pim_alu, opt.acc_fp32, opt.vcd_rtl);
   pim::GemvUnits units(cfg, 0, ch.store(), *alu);
   ch.engine().set_pim_executor(&units);
-  GemvHost host("host", opt, cfg, ch, pass_observers, energy);
+  auto* rtl = dynamic_cast<pim::RtlTraceable*>(alu.get());
+  GemvHost host("host", opt, cfg, ch, pass_observers, energy, [&] {
+    if (!opt.vcd_rtl.empty() && rtl) {
+      const auto [lo, hi] = hbm::parse_window_ns(opt.vcd_window);
+      rtl->trace_window(sc_time(double(lo), SC_PS),
+                        hi == ~uint64_t(0) ? SC_ZERO_TIME : sc_time(double(hi), SC_PS));
+    }
+  });
   host.socket.bind(ch.socket);
 
   // Random inputs: keys and values ~ N(0, 1), query ~ N(0, 1), as FP16.
@@ -570,7 +592,16 @@ json run_gemv(const GemvOptions& opt) {
       {"score_pass", host.score_cycles ? double(read_k) / host.score_cycles : 0.0},
       {"value_pass", host.value_cycles ? double(read_v) / host.value_cycles : 0.0}};
   j["wall_s"] = wall;
-  j["macs_per_wall_s"] = wall > 0 ? double(units.macs()) / wall : 0.0;
+  j["passes_wall_s"] = host.pass_wall_s;
+  j["macs_per_wall_s"] = host.pass_wall_s > 0 ? double(units.macs()) / host.pass_wall_s : 0.0;
+  // A fingerprint of every result bit (scores and outputs), to compare runs and ALUs.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint32_t v) {
+    for (int k = 0; k < 4; ++k) h = (h ^ ((v >> (8 * k)) & 0xFF)) * 1099511628211ull;
+  };
+  for (uint32_t v : host.scores) mix(v);
+  for (uint32_t v : host.out) mix(v);
+  j["result_fingerprint"] = h;
   return j;
 }
 

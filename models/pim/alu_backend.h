@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <systemc>
+
 #include "pim/fp16_alu.h"
 
 namespace sparsepim::pim {
@@ -30,6 +32,14 @@ class AluBackend {
 
  protected:
   uint64_t beats_ = 0;
+};
+
+// A backend with a trace of its own (the RTL): record it between start and end from now
+// (end zero: until the end of the run).
+class RtlTraceable {
+ public:
+  virtual ~RtlTraceable() = default;
+  virtual void trace_window(const sc_core::sc_time& start, const sc_core::sc_time& end) = 0;
 };
 
 class ModelAlu : public AluBackend {
