@@ -126,7 +126,8 @@ void ChannelEngine::check_pim(const PimOp& op) const {
   if (op.kind == PimOp::Kind::kMacRows) {
     if (op.row_count == 0 || uint64_t(op.row_first) + op.row_count > cfg_.org.rows)
       throw std::out_of_range("PIM MAC rows outside the bank");
-    if (op.columns > cfg_.org.columns) throw std::out_of_range("PIM MAC columns exceed a row");
+    if (uint64_t(op.column_first) + op.columns > cfg_.org.columns)
+      throw std::out_of_range("PIM MAC columns exceed a row");
   }
   if (cfg_.pim.scope == PimScope::kPseudoChannel && op.pc >= cfg_.org.pseudo_channels)
     throw std::out_of_range("PIM op pseudo-channel out of range");
@@ -420,7 +421,7 @@ void ChannelEngine::execute_pim(uint64_t cycle, Cmd cmd) {
       break;
     case Cmd::MACAB:
       rec.row = op.row_first + pim_row_;
-      rec.column = pim_col_;
+      rec.column = op.column_first + pim_col_;
       ts_.issue_all(cmd, cycle, whole, op.pc);
       if (++pim_col_ == op.columns) pim_phase_ = PimPhase::kPre;
       break;

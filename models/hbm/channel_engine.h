@@ -40,7 +40,8 @@ struct PimOp {
   uint32_t pc = 0;         // the pseudo-channel, when the PIM scope is one pseudo-channel
   uint32_t row_first = 0;  // kMacRows: rows row_first .. row_first + row_count - 1
   uint32_t row_count = 0;
-  uint32_t columns = 0;  // MACABs per row, or bursts
+  uint32_t columns = 0;       // MACABs per row, or bursts
+  uint32_t column_first = 0;  // kMacRows: MACABs address columns column_first .. + columns - 1
   uint64_t tag = 0;
   void* user = nullptr;
   pim::PimData* data = nullptr;  // functional operands; timing never looks at it

@@ -24,6 +24,15 @@
 
 namespace sparsepim::hbm {
 
+// Sees every functional write before the bank store does (PIM units with memory-mapped
+// registers: Samsung's reserved rows). Returns true when it consumed the write.
+class FunctionalWriteHook {
+ public:
+  virtual ~FunctionalWriteHook() = default;
+  virtual bool on_functional_write(const DramAddress& a, uint32_t offset, const uint8_t* data,
+                                   uint32_t len) = 0;
+};
+
 class HbmChannel : public sc_core::sc_module, public CompletionSink {
  public:
   tlm_utils::simple_target_socket<HbmChannel> socket;
@@ -33,6 +42,7 @@ class HbmChannel : public sc_core::sc_module, public CompletionSink {
   ChannelEngine& engine() { return engine_; }
   BankStore& store() { return store_; }
   void add_observer(CommandObserver* o) { engine_.add_observer(o); }
+  void set_write_hook(FunctionalWriteHook* h) { write_hook_ = h; }
   // Tells observers the run ended (call after sc_start returns).
   void finish() { engine_.finish(std::max(engine_.last_command_cycle(), last_response_cycle_)); }
   uint64_t cycle_of(const sc_core::sc_time& t) const { return uint64_t(t.value() / tck_ps_); }
@@ -83,6 +93,7 @@ class HbmChannel : public sc_core::sc_module, public CompletionSink {
   uint64_t responses_sent_ = 0;
   uint64_t wakeups_ = 0;
   BankStore store_;  // functional contents, shared with the PIM units
+  FunctionalWriteHook* write_hook_ = nullptr;
   std::unordered_map<tlm::tlm_generic_payload*, size_t> pim_left_;  // ops not yet done
 };
 
