@@ -149,7 +149,7 @@ void VcdWriter::advance_to(uint64_t t) {
 }
 
 void VcdWriter::on_command(const Command& c) {
-  const uint64_t t = (c.cycle > origin_ ? c.cycle - origin_ : 0) * tck_ps_;
+  const uint64_t t = c.cycle * tck_ps_;
   if (t > win_hi_ && pending_.empty()) return;
   advance_to(t + 1);  // returns-to-idle at or before t go first
   const auto& o = cfg_.org;
@@ -197,7 +197,7 @@ void VcdWriter::on_command(const Command& c) {
 
 void VcdWriter::on_finish(uint64_t cycle) {
   advance_to(~uint64_t(0));
-  const uint64_t end = ((cycle > origin_ ? cycle - origin_ : 0) + 1) * tck_ps_;
+  const uint64_t end = (cycle + 1) * tck_ps_;
   if (last_time_ == ~uint64_t(0) || end > last_time_) emit_time(std::min(end, win_hi_));
   std::fwrite(buf_.data(), 1, buf_.size(), f_);
   buf_.clear();

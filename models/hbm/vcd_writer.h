@@ -28,8 +28,13 @@ class VcdWriter : public CommandObserver {
   VcdWriter& operator=(const VcdWriter&) = delete;
   void on_command(const Command& c) override;
   void on_finish(uint64_t cycle) override;
-  // Time 0 of the file is this cycle (e.g. the start of the part of a run worth looking at).
-  void set_origin(uint64_t cycle) { origin_ = cycle; }
+  // The window counts from this cycle (e.g. the start of the part of a run worth looking at);
+  // time stamps in the file stay absolute, so they line up with other traces of the run.
+  void set_origin(uint64_t cycle) {
+    const uint64_t shift = cycle * tck_ps_;
+    win_lo_ += shift;
+    if (win_hi_ != ~uint64_t(0)) win_hi_ += shift;
+  }
 
   // PIM mode codes of the pim_mode signal.
   enum Mode : uint8_t { kSingleBank = 0, kAllBank = 1, kAllBankPim = 2 };
@@ -53,7 +58,6 @@ class VcdWriter : public CommandObserver {
   std::FILE* f_ = nullptr;
   std::string buf_;
   uint64_t tck_ps_;
-  uint64_t origin_ = 0;
   uint64_t win_lo_ = 0, win_hi_ = ~uint64_t(0);
   uint64_t last_time_ = ~uint64_t(0);
   bool window_dumped_ = false;

@@ -24,8 +24,10 @@ struct AluBeat {
 class AluBackend {
  public:
   virtual ~AluBackend() = default;
-  // Computes every beat; beats of one call are independent of each other.
-  virtual void run(AluBeat* beats, size_t n) = 0;
+  // Computes every beat; beats of one call are independent of each other. `at_ps` is the
+  // simulated time of the command that asks (a clocked backend computes then, so that its
+  // trace lines up with the command stream); 0 = now.
+  virtual void run(AluBeat* beats, size_t n, uint64_t at_ps = 0) = 0;
   virtual bool acc_fp32() const = 0;
   virtual const char* name() const = 0;
   uint64_t beats() const { return beats_; }
@@ -45,7 +47,7 @@ class RtlTraceable {
 class ModelAlu : public AluBackend {
  public:
   explicit ModelAlu(bool acc_fp32) : acc_fp32_(acc_fp32) {}
-  void run(AluBeat* beats, size_t n) override {
+  void run(AluBeat* beats, size_t n, uint64_t = 0) override {
     for (size_t i = 0; i < n; ++i) {
       AluBeat& bt = beats[i];
       for (int l = 0; l < kLanes; ++l)

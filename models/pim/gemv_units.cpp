@@ -14,6 +14,7 @@ GemvUnits::GemvUnits(const hbm::MemoryConfig& cfg, uint32_t channel, hbm::BankSt
   if (cfg.org.columns > kBufferEntries)
     throw std::invalid_argument("GEMV buffer holds 32 scalars: rows of more than 32 columns");
   first_flat_ = channel * banks_;
+  tck_ps_ = uint64_t(cfg.timing.tCK_ns * 1000.0 + 0.5);
   buf_.assign(size_t(banks_) * kBufferEntries, 0);
   acc_.assign(size_t(banks_) * kRegisters * kLanes, 0);
   beats_.resize(banks_);
@@ -61,7 +62,7 @@ void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint
         std::memcpy(bt.c, acc, sizeof bt.c);
         bt.d = acc;
       }
-      alu_.run(beats_.data(), n);
+      alu_.run(beats_.data(), n, c.cycle * tck_ps_);
       macs_ += n * kLanes;
       return;
     }

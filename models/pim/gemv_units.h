@@ -49,6 +49,7 @@ class GemvUnits : public hbm::PimExecutor {
   std::vector<uint32_t> acc_;  // banks x kRegisters x kLanes
   std::vector<AluBeat> beats_;
   uint64_t macs_ = 0;
+  uint64_t tck_ps_ = 0;
 };
 
 }  // namespace sparsepim::pim

@@ -1,4 +1,3 @@
-#define SC_INCLUDE_DYNAMIC_PROCESSES  // sc_spawn for the trace window
 #include "pim/rtl_alu.h"
 
 #include <verilated.h>
@@ -56,19 +55,17 @@ RtlAlu::~RtlAlu() {
 
 void RtlAlu::trace_window(const sc_time& start, const sc_time& end) {
   if (vcd_path_.empty()) return;
-  sc_spawn([this, start, end] {
-    wait(start);
-    vcd_ = std::make_unique<VerilatedVcdSc>();
-    dut_->trace(vcd_.get(), 1);  // ports and top-level state: full depth is ~12 KB per cycle
-    vcd_->open(vcd_path_.c_str());
-    if (end > start) {
-      wait(end - start);
-      vcd_->close();  // the kernel keeps the trace file registered: close it, do not delete it
-    }
-  });
+  trace_from_ = sc_time_stamp() + start;
+  trace_to_ = end == SC_ZERO_TIME ? sc_max_time() : sc_time_stamp() + end;
 }
 
 void RtlAlu::tick() {
+  if (!vcd_ && sc_time_stamp() >= trace_from_ && sc_time_stamp() < trace_to_) {
+    vcd_ = std::make_unique<VerilatedVcdSc>();
+    dut_->trace(vcd_.get(), 1);  // ports and top-level state: full depth is ~12 KB per cycle
+    vcd_->open(vcd_path_.c_str());
+  }
+  if (vcd_ && vcd_->isOpen() && sc_time_stamp() >= trace_to_) vcd_->close();  // close, not delete
   clk_.write(true);
   wait(kHalfCycle);
   clk_.write(false);
@@ -76,12 +73,14 @@ void RtlAlu::tick() {
   ++cycles_;
 }
 
-void RtlAlu::run(AluBeat* beats, size_t n) {
+void RtlAlu::run(AluBeat* beats, size_t n, uint64_t at_ps) {
   sc_process_handle h = sc_get_current_process_handle();
   if (!h.valid() || h.proc_kind() != SC_THREAD_PROC_)
     throw std::runtime_error(
         "--pim-alu rtl: the RTL ALU is clocked from the calling thread; drive the memory with "
         "b_transport from an SC_THREAD");
+  const sc_time at = sc_time::from_value(at_ps);
+  if (at > sc_time_stamp()) wait(at - sc_time_stamp());
   if (!reset_done_) {
     rst_n_.write(false);
     out_ready_.write(true);

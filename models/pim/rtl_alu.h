@@ -23,12 +23,13 @@ class RtlAlu : public sc_core::sc_module, public AluBackend, public RtlTraceable
  public:
   RtlAlu(sc_core::sc_module_name name, bool acc_fp32, const std::string& vcd_path);
   ~RtlAlu() override;
-  void run(AluBeat* beats, size_t n) override;
+  void run(AluBeat* beats, size_t n, uint64_t at_ps = 0) override;
   bool acc_fp32() const override { return false; }
   const char* name() const override { return "rtl"; }
   uint64_t cycles() const { return cycles_; }
-  // Record the RTL's own VCD between these times (from now); call from a thread, after
-  // elaboration. Without a call nothing is traced.
+  // Record the RTL's own VCD between these simulated times, counted from now (end zero: to the
+  // end). The ALU computes at the time of the command that asks, so the trace lines up with the
+  // command-stream VCD. Without a call nothing is traced.
   void trace_window(const sc_core::sc_time& start, const sc_core::sc_time& end) override;
 
  private:
@@ -45,6 +46,7 @@ class RtlAlu : public sc_core::sc_module, public AluBackend, public RtlTraceable
   std::unique_ptr<VerilatedVcdSc> vcd_;
   bool reset_done_ = false;
   uint64_t cycles_ = 0;
+  sc_core::sc_time trace_from_ = sc_core::sc_max_time(), trace_to_ = sc_core::sc_max_time();
 };
 
 }  // namespace sparsepim::pim
