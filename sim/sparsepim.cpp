@@ -97,6 +97,32 @@ int run_bench(bool as_json, uint64_t requests) {
       std::fflush(stdout);
     }
   }
+  // The PIM path: MACs per second through the C++ ALU model and through the Verilated RTL.
+  if (!as_json)
+    std::printf("\nPIM GEMV (attacc-hbm3-pim, one head, 8192 tokens x 128, score and value pass):\n"
+                "%-6s %10s %12s %14s %14s %9s\n", "ALU", "bit exact", "cycles", "MACs", "MACs/s", "RSS MB");
+  for (const char* alu : {"model", "rtl"}) {
+    sparsepim::host::GemvOptions g;
+    g.tokens = 8192;
+    g.pim_alu = alu;
+    json r;
+    try {
+      r = in_child([&] {
+        json x = sparsepim::host::run_gemv(g);
+        x["peak_rss_MB"] = sparsepim::peak_rss_MB();
+        return x;
+      });
+    } catch (const std::exception& e) {
+      if (!as_json) std::printf("%-6s not available: %s\n", alu, e.what());
+      continue;
+    }
+    all.push_back(r);
+    if (!as_json)
+      std::printf("%-6s %10s %12llu %14llu %14.0f %9.1f\n", alu, r["bit_exact"].get<bool>() ? "yes" : "NO",
+                  static_cast<unsigned long long>(r["cycles"].get<uint64_t>()),
+                  static_cast<unsigned long long>(r["macs"].get<uint64_t>()),
+                  r["macs_per_wall_s"].get<double>(), r["peak_rss_MB"].get<double>());
+  }
   if (as_json) std::cout << all.dump(2) << "\n";
   return 0;
 }
