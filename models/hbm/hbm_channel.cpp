@@ -119,6 +119,10 @@ void HbmChannel::b_transport(tlm_generic_payload& trans, sc_time& delay) {
     SC_REPORT_FATAL(name(), "engine idle before a blocking request finished");
   if (auto* ext = trans.get_extension<PimExtension>()) ext->done_cycle = blocking_done_;
   last_response_cycle_ = std::max(last_response_cycle_, blocking_done_);
+  // Something clocked underneath (the RTL ALU) may have let SystemC time advance inside this
+  // call; it must not have gone past the transaction's own end.
+  if (time_of(blocking_done_) < sc_time_stamp())
+    SC_REPORT_FATAL(name(), "simulated time passed the end of a blocking transaction");
   delay = time_of(blocking_done_) - sc_time_stamp();
   trans.set_response_status(TLM_OK_RESPONSE);
   ++responses_sent_;
