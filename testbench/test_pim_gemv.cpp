@@ -134,9 +134,6 @@ TEST(PimGemv, BadInputRejected) {
     o.memory = "hbm2";
     if (!(err = expect_error(o, "has no PIM units")).empty()) return err;
     o = {};
-    o.memory = "aquabolt-hbm2-pim";
-    if (!(err = expect_error(o, "one PIM unit per bank")).empty()) return err;
-    o = {};
     o.tokens = 0;
     if (!(err = expect_error(o, "--rows")).empty()) return err;
     o = {};

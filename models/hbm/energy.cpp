@@ -25,11 +25,11 @@ EnergyObserver::EnergyObserver(const MemoryConfig& cfg) : cfg_(cfg) {
 double EnergyObserver::macab_pJ(bool whole_channel) const {
   const auto& en = cfg_.energy;
   const double banks = whole_channel ? cfg_.org.banks_per_channel() : cfg_.org.banks_per_pc();
-  // Each bank reads one column out of its open row into its MAC unit next to the column
-  // decoder: cell access + column path to the unit, and `lanes` FP16 MACs per bank unit.
-  const double lanes_per_bank = double(cfg_.pim.lanes) / cfg_.pim.banks_per_unit;
-  return banks * (bits_per_burst_ * (en.cell_rw_pJ_per_bit + en.coldec_to_bgmux_pJ_per_bit) +
-                  lanes_per_bank * en.pim_mac_pJ_per_op);
+  // Every PIM unit reads one column out of one of its banks' open rows (cell access + column
+  // path to the unit) and does `lanes` FP16 MACs; a unit serves banks_per_unit banks.
+  const double units = banks / cfg_.pim.banks_per_unit;
+  return units * (bits_per_burst_ * (en.cell_rw_pJ_per_bit + en.coldec_to_bgmux_pJ_per_bit) +
+                  cfg_.pim.lanes * en.pim_mac_pJ_per_op);
 }
 
 void EnergyObserver::on_command(const Command& c) {
@@ -50,12 +50,12 @@ void EnergyObserver::on_command(const Command& c) {
       e_.tsv += b * en.tsv_pJ_per_bit;
       e_.interposer += b * en.interposer_pJ_per_bit;
       break;
-    case Cmd::MACAB: {
+    case Cmd::MACAB: {  // one column read per PIM unit (see macab_pJ)
       const double banks = c.scope_channel ? cfg_.org.banks_per_channel() : cfg_.org.banks_per_pc();
-      const double lanes_per_bank = double(cfg_.pim.lanes) / cfg_.pim.banks_per_unit;
-      e_.cell_rw += banks * b * en.cell_rw_pJ_per_bit;
-      e_.on_die += banks * b * en.coldec_to_bgmux_pJ_per_bit;
-      e_.pim_mac += banks * lanes_per_bank * en.pim_mac_pJ_per_op;
+      const double units = banks / cfg_.pim.banks_per_unit;
+      e_.cell_rw += units * b * en.cell_rw_pJ_per_bit;
+      e_.on_die += units * b * en.coldec_to_bgmux_pJ_per_bit;
+      e_.pim_mac += units * cfg_.pim.lanes * en.pim_mac_pJ_per_op;
       break;
     }
     case Cmd::WRGB:  // host -> interposer -> base die -> TSV -> global I/O -> GEMV buffers

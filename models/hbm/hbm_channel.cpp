@@ -62,10 +62,12 @@ void HbmChannel::functional_access(tlm_generic_payload& trans) {
   const uint64_t addr = trans.get_address();
   const DramAddress a = engine_.mapper().decode(addr);
   const uint32_t offset = uint32_t(addr % engine_.config().org.bytes_per_column);
-  if (trans.is_read())
+  if (trans.is_read()) {
     store_.read(a, offset, trans.get_data_ptr(), trans.get_data_length());
-  else
+  } else if (!write_hook_ || !write_hook_->on_functional_write(a, offset, trans.get_data_ptr(),
+                                                               trans.get_data_length())) {
     store_.write(a, offset, trans.get_data_ptr(), trans.get_data_length());
+  }
 }
 
 unsigned HbmChannel::transport_dbg(tlm_generic_payload& trans) {

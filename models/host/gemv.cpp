@@ -18,6 +18,7 @@
 #include "hbm/hbm_channel.h"
 #include "hbm/stats.h"
 #include "hbm/vcd_writer.h"
+#include "host/gemv_aquabolt.h"
 #include "pim/alu_backend.h"
 #include "pim/fp16_alu.h"
 #include "pim/gemv_units.h"
@@ -431,6 +432,7 @@ json run_gemv(const GemvOptions& opt) {
   const MemoryConfig cfg = hbm::load_memory_config(opt.memory, opt.sets);
   if (cfg.pim.scope == hbm::PimScope::kNone)
     throw ConfigError("memory '" + cfg.name + "' has no PIM units");
+  if (cfg.pim.banks_per_unit == 2) return run_gemv_aquabolt(opt, cfg);  // Samsung-style units
   if (cfg.pim.banks_per_unit != 1)
     throw ConfigError("memory '" + cfg.name +
                       "': GEMV units need one PIM unit per bank (attacc-style); "

@@ -1,0 +1,615 @@
+#include "host/gemv_aquabolt.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/errors.h"
+#include "hbm/energy.h"
+#include "hbm/pim_extension.h"
+#include "hbm/stats.h"
+#include "hbm/vcd_writer.h"
+#include "pim/alu_backend.h"
+#include "pim/fp16_alu.h"
+
+namespace sparsepim::host {
+
+using namespace sc_core;
+using namespace tlm;
+using hbm::DramAddress;
+using hbm::MemoryConfig;
+using hbm::PimOp;
+using nlohmann::json;
+using pim::AquaboltUnits;
+
+std::unique_ptr<pim::AluBackend> make_alu_backend(const std::string& kind, bool acc_fp32,
+                                                  const std::string& vcd_rtl);
+
+pim::isa::Program aquabolt_gemv_program(uint32_t chunks, uint32_t blocks) {
+  using namespace pim::isa;
+  if (chunks == 0 || blocks == 0)
+    throw std::invalid_argument("aquabolt GEMV program: need at least one chunk and one block");
+  if (chunks > kMaxJumpCount || blocks > kMaxJumpCount + 1)
+    throw std::invalid_argument("aquabolt GEMV program: loop counts beyond the JUMP field");
+  constexpr bool kAam = true;
+  Program p;
+  // One pass over a row's 32 columns: GRF_B[col & 7] += bank[col] x scalar[field + (col >> 3)].
+  auto pass = [&](Operand bank, Operand scalar) {
+    const uint32_t at = p.here();
+    p.mac(grf_b(0), bank, scalar, kAam);
+    p.jump(at, 31);
+  };
+  // One chunk of 8 dimensions: 4 from the even bank, 4 from the odd bank of the same row.
+  // Chunk 2i takes its multipliers from SRF_M, chunk 2i + 1 from SRF_A: one SRF load per pair.
+  auto chunk = [&](bool srf_a_half) {
+    pass(even_bank(), srf_a_half ? srf_a(0) : srf_m(0));
+    pass(odd_bank(), srf_a_half ? srf_a(4) : srf_m(4));
+  };
+  // Chunk 0: the first column of each group (m = 0) starts its sum with a MUL.
+  p.mul(grf_b(0), even_bank(), srf_m(0), kAam);  // columns 0-7
+  p.jump(0, 7);
+  p.mac(grf_b(0), even_bank(), srf_m(0), kAam);  // columns 8-31
+  p.jump(2, 23);
+  pass(odd_bank(), srf_m(4));
+  if (chunks >= 2) chunk(true);  // chunk 1
+  const uint32_t pairs = chunks >= 2 ? (chunks - 2) / 2 : 0;
+  if (pairs) {  // chunks 2 .. : whole pairs
+    const uint32_t loop = p.here();
+    chunk(false);
+    chunk(true);
+    if (pairs > 1) p.jump(loop, pairs - 1);
+  }
+  if (chunks >= 3 && chunks % 2) chunk(false);  // the last, unpaired chunk
+  const uint32_t out = p.here();  // the 8 sums to columns 8k .. 8k + 7 of the result row
+  p.mov(even_bank(), grf_b(0), kAam);
+  p.jump(out, 7);
+  if (blocks > 1) p.jump(0, blocks - 1);  // next block
+  p.exit();
+  return p;
+}
+
+namespace {
+
+// Where the keys and results live (gemv_aquabolt.h).
+struct Layout {
+  uint32_t P = 0, chunks = 0, slots = 0, max_blocks = 0, result_row_base = 0, result_rows = 0;
+  std::vector<uint32_t> blocks;  // per pseudo-channel
+
+  Layout(const MemoryConfig& c, uint32_t tokens, uint32_t head_dim) {
+    const auto& o = c.org;
+    if (head_dim == 0 || head_dim % 8)
+      throw ConfigError("--head-dim must be a positive multiple of 8 on " + c.name +
+                        " (chunks of 8 dimensions: 4 per bank of a pair)");
+    if (o.columns != 32 || o.bytes_per_column != 32)
+      throw ConfigError("the aquabolt GEMV layout needs rows of 32 columns of 32 B");
+    P = o.pseudo_channels;
+    chunks = head_dim / 8;
+    slots = (tokens + kAquaboltTokensPerBlock - 1) / kAquaboltTokensPerBlock;
+    blocks.resize(P);
+    for (uint32_t p = 0; p < P; ++p) blocks[p] = (slots + P - 1 - p) / P;
+    max_blocks = blocks[0];
+    result_row_base = max_blocks * chunks;
+    result_rows = (max_blocks + 3) / 4;
+    if (uint64_t(result_row_base) + result_rows > AquaboltUnits::kRowEnterAb ||
+        max_blocks > pim::isa::kMaxJumpCount + 1)
+      throw ConfigError("--rows: the keys do not fit below the reserved rows (0x17ff) of " +
+                        c.name);
+  }
+  uint32_t slot(uint32_t b, uint32_t p) const { return b * P + p; }
+  uint32_t key_row(uint32_t b, uint32_t j) const { return b * chunks + j; }
+  uint32_t result_row(uint32_t b) const { return result_row_base + b / 4; }
+  uint32_t result_col(uint32_t b, uint32_t g) const { return 8 * (b % 4) + g; }
+  static uint64_t token(uint32_t slot, uint32_t u, uint32_t g, uint32_t lane) {
+    return uint64_t(slot) * kAquaboltTokensPerBlock + u * 128 + g * 16 + lane;
+  }
+  static DramAddress address(uint32_t pc, uint32_t bank, uint32_t row, uint32_t col) {
+    DramAddress a;
+    a.pc = pc;
+    a.bg = bank / 4;
+    a.bank = bank % 4;
+    a.row = row;
+    a.column = col;
+    return a;
+  }
+};
+
+class AquaboltHost : public sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<AquaboltHost> socket;
+
+  AquaboltHost(sc_module_name n, const GemvOptions& opt, const MemoryConfig& cfg,
+               hbm::HbmChannel& ch, AquaboltUnits& units,
+               std::vector<hbm::CommandObserver*> pass_observers, hbm::EnergyObserver& energy,
+               std::function<void()> on_pass_start)
+      : sc_module(n),
+        socket("socket"),
+        opt_(opt),
+        cfg_(cfg),
+        ch_(ch),
+        units_(units),
+        lay_(cfg, opt.tokens, opt.head_dim),
+        pass_observers_(std::move(pass_observers)),
+        energy_(energy),
+        on_pass_start_(std::move(on_pass_start)) {
+    socket.register_nb_transport_bw(this, &AquaboltHost::nb_transport_bw);
+    SC_HAS_PROCESS(AquaboltHost);
+    SC_THREAD(run);
+  }
+
+  std::vector<uint16_t> K, q;    // inputs (K: tokens x head_dim)
+  std::vector<uint16_t> scores;  // results
+  uint64_t setup_cycles = 0, score_cycles = 0, pass_start_cycle = 0;
+  uint64_t mode_cycles = 0, load_cycles = 0, mac_cycles = 0, result_cycles = 0;
+  double pass_wall_s = 0;
+  std::string error;
+  std::vector<std::vector<uint32_t>> programs;  // per pseudo-channel
+
+ private:
+  uint64_t now_cycle() const { return ch_.cycle_of(sc_time_stamp()); }
+
+  void transport(tlm_generic_payload& t) {
+    sc_time d = SC_ZERO_TIME;
+    socket->b_transport(t, d);
+    if (!t.is_response_ok())
+      throw std::runtime_error("transaction failed: " + t.get_response_string());
+    wait(d);
+  }
+  void access(const DramAddress& a, uint8_t* buf, bool write) {
+    tlm_generic_payload t;
+    t.set_command(write ? TLM_WRITE_COMMAND : TLM_READ_COMMAND);
+    t.set_address(ch_.engine().mapper().encode(a));
+    t.set_data_ptr(buf);
+    t.set_data_length(32);
+    t.set_streaming_width(32);
+    transport(t);
+  }
+  void write(const DramAddress& a, const void* data) {
+    uint8_t buf[32];
+    std::memcpy(buf, data, 32);
+    access(a, buf, true);
+  }
+  void read(const DramAddress& a, void* out) {
+    uint8_t buf[32];
+    access(a, buf, false);
+    std::memcpy(out, buf, 32);
+  }
+  void run_ops(std::vector<PimOp> ops) {
+    tlm_generic_payload t;
+    hbm::PimExtension ext(std::move(ops));
+    t.set_extension(&ext);
+    t.set_command(TLM_READ_COMMAND);
+    t.set_data_length(0);
+    struct Detach {
+      tlm_generic_payload& t;
+      hbm::PimExtension* e;
+      ~Detach() { t.clear_extension(e); }
+    } detach{t, &ext};
+    transport(t);
+  }
+
+  // Many reads in flight (AT base protocol), as a host controller streams them: the loosely
+  // timed b_transport would wait for each read's data before sending the next.
+  tlm_sync_enum nb_transport_bw(tlm_generic_payload& t, tlm_phase& phase, sc_time& delay) {
+    if (phase == END_REQ) {
+      at_request_open_ = false;
+    } else if (phase == BEGIN_RESP) {
+      if (!t.is_response_ok()) at_error_ = t.get_response_string();
+      ++at_done_;
+      phase = END_RESP;
+      at_event_.notify(delay);
+      return TLM_COMPLETED;
+    }
+    at_event_.notify(delay);
+    return TLM_ACCEPTED;
+  }
+  void read_many(const std::vector<DramAddress>& addrs, std::vector<uint16_t>& out) {
+    const size_t n = addrs.size();
+    std::vector<tlm_generic_payload> ts(n);
+    out.assign(16 * n, 0);
+    for (size_t i = 0; i < n; ++i) {
+      ts[i].set_command(TLM_READ_COMMAND);
+      ts[i].set_address(ch_.engine().mapper().encode(addrs[i]));
+      ts[i].set_data_ptr(reinterpret_cast<unsigned char*>(&out[16 * i]));
+      ts[i].set_data_length(32);
+      ts[i].set_streaming_width(32);
+    }
+    at_done_ = 0;
+    at_error_.clear();
+    size_t next = 0;
+    while (at_done_ < n) {
+      if (next < n && !at_request_open_) {
+        tlm_phase ph = BEGIN_REQ;
+        sc_time d = SC_ZERO_TIME;
+        at_request_open_ = true;
+        const tlm_sync_enum st = socket->nb_transport_fw(ts[next++], ph, d);
+        if (st == TLM_COMPLETED)
+          throw std::runtime_error("read failed: " + ts[next - 1].get_response_string());
+        if (st == TLM_UPDATED && ph == END_REQ) {
+          at_request_open_ = false;
+          if (d > SC_ZERO_TIME) wait(d);
+        }
+        continue;
+      }
+      wait(at_event_);
+    }
+    if (!at_error_.empty()) throw std::runtime_error("read failed: " + at_error_);
+  }
+
+  void expect_mode(uint32_t p, AquaboltUnits::Mode m, const char* step) const {
+    if (units_.mode(p) != m)
+      throw std::logic_error(std::string("aquabolt GEMV: ") + step + ": pseudo-channel " +
+                             std::to_string(p) + " is in " +
+                             AquaboltUnits::mode_name(units_.mode(p)) + " mode, expected " +
+                             AquaboltUnits::mode_name(m));
+  }
+  // SB -> AB: ACTs to row 0x17ff of banks 0, 1, 8, 9 (by reading column 0 there).
+  void enter_ab(uint32_t p) {
+    std::vector<DramAddress> addrs;
+    for (uint32_t bank : AquaboltUnits::kEnterAbBanks)
+      addrs.push_back(Layout::address(p, bank, AquaboltUnits::kRowEnterAb, 0));
+    std::vector<uint16_t> ignored;
+    read_many(addrs, ignored);
+    expect_mode(p, AquaboltUnits::Mode::kAllBank, "enter AB");
+  }
+  // AB -> SB: open row 0x1fff in bank 0, then access another row of bank 0 (its PRE closes
+  // 0x1fff). That access is the first result read.
+  void leave_ab(uint32_t p) {
+    uint8_t buf[32];
+    read(Layout::address(p, 0, AquaboltUnits::kRowLeaveAb, 0), buf);
+    read(Layout::address(p, 0, lay_.result_row(0), 0), buf);
+    expect_mode(p, AquaboltUnits::Mode::kSingleBank, "leave AB");
+  }
+  void write_register(uint32_t p, uint32_t col, const void* data) {
+    write(Layout::address(p, 0, AquaboltUnits::kRowRegisters, col), data);
+  }
+  void set_pim_mode(uint32_t p, bool on) {
+    uint8_t ctl[32] = {};
+    ctl[0] = on ? 1 : 0;
+    write_register(p, AquaboltUnits::kColControl, ctl);
+    expect_mode(p, on ? AquaboltUnits::Mode::kAllBankPim : AquaboltUnits::Mode::kAllBank,
+                on ? "enter AB-PIM" : "leave AB-PIM");
+  }
+
+  void store_keys() {
+    uint16_t lanes[16];
+    for (uint32_t p = 0; p < lay_.P; ++p)
+      for (uint32_t b = 0; b < lay_.blocks[p]; ++b)
+        for (uint32_t j = 0; j < lay_.chunks; ++j)
+          for (uint32_t bank = 0; bank < 16; ++bank)
+            for (uint32_t col = 0; col < 32; ++col) {
+              const uint32_t u = bank / 2, g = col % 8, m = col / 8;
+              const uint32_t d = 8 * j + 4 * (bank % 2) + m;
+              for (uint32_t l = 0; l < 16; ++l) {
+                const uint64_t t = Layout::token(lay_.slot(b, p), u, g, l);
+                lanes[l] = t < opt_.tokens ? K[t * opt_.head_dim + d] : 0;
+              }
+              write(Layout::address(p, bank, lay_.key_row(b, j), col), lanes);
+            }
+  }
+
+  void score_pass() {
+    std::vector<uint32_t> active;
+    for (uint32_t p = 0; p < lay_.P; ++p)
+      if (lay_.blocks[p]) active.push_back(p);
+    uint64_t t = now_cycle();
+    auto lap = [&](uint64_t& acc) {
+      const uint64_t n = now_cycle();
+      acc += n - t;
+      t = n;
+    };
+    // Program and enter PIM mode.
+    programs.assign(lay_.P, {});
+    for (uint32_t p : active) {
+      enter_ab(p);
+      programs[p] = aquabolt_gemv_program(lay_.chunks, lay_.blocks[p]).words();
+      for (size_t k = 0; k < programs[p].size(); k += 8) {
+        uint32_t slots[8] = {};
+        std::copy(programs[p].begin() + long(k),
+                  programs[p].begin() + long(std::min(programs[p].size(), k + 8)), slots);
+        write_register(p, AquaboltUnits::kColCrf + uint32_t(k / 8), slots);
+      }
+      set_pim_mode(p, true);
+    }
+    lap(mode_cycles);
+    // Blocks: the pseudo-channels with a block in this round, chunk by chunk.
+    for (uint32_t b = 0; b < lay_.max_blocks; ++b) {
+      std::vector<uint32_t> pcs;
+      for (uint32_t p : active)
+        if (b < lay_.blocks[p]) pcs.push_back(p);
+      for (uint32_t j = 0; j < lay_.chunks; j += 2) {
+        // SRF_M = q[8j .. 8j + 7] for chunk j, SRF_A = q[8j + 8 .. 8j + 15] for chunk j + 1.
+        const uint32_t in_pair = std::min(2u, lay_.chunks - j);
+        uint16_t srf[16] = {};
+        std::memcpy(srf, &q[8 * j], 16 * in_pair);
+        for (uint32_t p : pcs) write_register(p, AquaboltUnits::kColSrf, srf);
+        lap(load_cycles);
+        std::vector<PimOp> ops;
+        for (uint32_t p : pcs)
+          for (uint32_t c = j; c < j + in_pair; ++c)
+            for (int pass = 0; pass < 2; ++pass) {  // even bank, then odd bank: same row
+              PimOp op;
+              op.kind = PimOp::Kind::kMacRows;
+              op.pc = p;
+              op.row_first = lay_.key_row(b, c);
+              op.row_count = 1;
+              op.column_first = 0;
+              op.columns = 32;
+              ops.push_back(op);
+            }
+        run_ops(std::move(ops));
+        lap(mac_cycles);
+      }
+      std::vector<PimOp> moves;  // GRF_B[0..7] -> result row, columns 8 (b % 4) ..
+      for (uint32_t p : pcs) {
+        PimOp op;
+        op.kind = PimOp::Kind::kMacRows;
+        op.pc = p;
+        op.row_first = lay_.result_row(b);
+        op.row_count = 1;
+        op.column_first = lay_.result_col(b, 0);
+        op.columns = 8;
+        moves.push_back(op);
+      }
+      run_ops(std::move(moves));
+      lap(mac_cycles);
+    }
+    // Back to SB and read the scores.
+    for (uint32_t p : active) {
+      set_pim_mode(p, false);
+      leave_ab(p);
+    }
+    lap(mode_cycles);
+    scores.assign(opt_.tokens, 0);
+    std::vector<DramAddress> addrs;
+    std::vector<uint64_t> first_token;
+    for (uint32_t p : active)
+      for (uint32_t b = 0; b < lay_.blocks[p]; ++b)
+        for (uint32_t u = 0; u < AquaboltUnits::kUnitsPerPc; ++u)
+          for (uint32_t g = 0; g < 8; ++g) {
+            addrs.push_back(Layout::address(p, 2 * u, lay_.result_row(b), lay_.result_col(b, g)));
+            first_token.push_back(Layout::token(lay_.slot(b, p), u, g, 0));
+          }
+    std::vector<uint16_t> lanes;
+    read_many(addrs, lanes);
+    for (size_t i = 0; i < addrs.size(); ++i)
+      for (uint32_t l = 0; l < 16; ++l)
+        if (first_token[i] + l < opt_.tokens) scores[first_token[i] + l] = lanes[16 * i + l];
+    lap(result_cycles);
+  }
+
+  void run() {
+    try {
+      const uint64_t t0 = now_cycle();
+      store_keys();
+      setup_cycles = now_cycle() - t0;
+      ch_.engine().run_until(now_cycle());
+      for (auto* o : pass_observers_) {
+        ch_.add_observer(o);
+        if (auto* v = dynamic_cast<hbm::VcdWriter*>(o)) v->set_origin(now_cycle());
+      }
+      energy_.set_start(now_cycle());
+      pass_start_cycle = now_cycle();
+      if (on_pass_start_) on_pass_start_();
+      const auto w0 = std::chrono::steady_clock::now();
+      score_pass();
+      score_cycles = now_cycle() - pass_start_cycle;
+      pass_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+
+  const GemvOptions& opt_;
+  const MemoryConfig& cfg_;
+  hbm::HbmChannel& ch_;
+  AquaboltUnits& units_;
+  Layout lay_;
+  std::vector<hbm::CommandObserver*> pass_observers_;
+  hbm::EnergyObserver& energy_;
+  std::function<void()> on_pass_start_;
+  sc_event at_event_;
+  bool at_request_open_ = false;
+  size_t at_done_ = 0;
+  std::string at_error_;
+};
+
+// Cycles to read these bursts through the normal read path of a fresh channel (in address
+// order, queues full).
+uint64_t normal_read_cycles(const MemoryConfig& cfg, std::vector<uint64_t> addrs) {
+  hbm::ChannelEngine e(cfg, 0);
+  struct Last : hbm::CompletionSink {
+    uint64_t last = 0;
+    void on_request_done(const hbm::Request&, uint64_t, uint64_t d) override {
+      last = std::max(last, d);
+    }
+    void on_pim_done(const PimOp&, uint64_t) override {}
+  } sink;
+  e.set_sink(&sink);
+  std::sort(addrs.begin(), addrs.end());
+  uint64_t n = 0;
+  for (const uint64_t addr : addrs) {
+    while (!e.can_accept(addr, false)) e.step();
+    e.enqueue({n++, addr, false, nullptr});
+  }
+  e.drain();
+  return sink.last;
+}
+
+// The key bursts where the PIM layout puts them (a pseudo-channel without blocks is idle).
+std::vector<uint64_t> key_addresses(const MemoryConfig& cfg, const Layout& lay) {
+  const hbm::AddressMapper mapper(cfg);
+  std::vector<uint64_t> addrs;
+  for (uint32_t p = 0; p < lay.P; ++p)
+    for (uint32_t b = 0; b < lay.blocks[p]; ++b)
+      for (uint32_t j = 0; j < lay.chunks; ++j)
+        for (uint32_t bank = 0; bank < 16; ++bank)
+          for (uint32_t col = 0; col < 32; ++col)
+            addrs.push_back(mapper.encode(Layout::address(p, bank, lay.key_row(b, j), col)));
+  return addrs;
+}
+
+}  // namespace
+
+json run_gemv_aquabolt(const GemvOptions& opt, const MemoryConfig& cfg) {
+  if (cfg.pim.banks_per_unit != 2)
+    throw ConfigError("memory '" + cfg.name + "': the aquabolt GEMV needs bank-pair PIM units");
+  if (opt.tokens == 0) throw ConfigError("--rows must be positive");
+  if (opt.pim_alu != "model" && opt.pim_alu != "rtl")
+    throw ConfigError("--pim-alu: expected model or rtl, got '" + opt.pim_alu + "'");
+  if (opt.acc_fp32)
+    throw ConfigError("--acc-fp32: the " + cfg.name +
+                      " units accumulate in FP16 (Samsung's part has no FP32 accumulators)");
+  const Layout lay(cfg, opt.tokens, opt.head_dim);
+
+  hbm::HbmChannel ch("channel", cfg);
+  hbm::StatsObserver stats(cfg);
+  hbm::EnergyObserver energy(cfg);
+  std::vector<hbm::CommandObserver*> pass_observers{&stats, &energy};
+  std::unique_ptr<hbm::VcdWriter> vcd;
+  if (!opt.vcd.empty()) {
+    vcd = std::make_unique<hbm::VcdWriter>(opt.vcd, cfg, opt.vcd_window);
+    pass_observers.push_back(vcd.get());
+  } else if (!opt.vcd_window.empty() && opt.vcd_rtl.empty()) {
+    throw ConfigError("--vcd-window needs --vcd or --vcd-rtl");
+  }
+  std::unique_ptr<pim::AluBackend> alu = make_alu_backend(opt.pim_alu, false, opt.vcd_rtl);
+  AquaboltUnits units(cfg, 0, ch.store(), *alu);
+  ch.add_observer(&units);  // the mode machine sees every command, setup included
+  ch.engine().set_pim_executor(&units);
+  ch.set_write_hook(&units);
+  auto* rtl = dynamic_cast<pim::RtlTraceable*>(alu.get());
+  AquaboltHost host("host", opt, cfg, ch, units, pass_observers, energy, [&] {
+    if (!opt.vcd_rtl.empty() && rtl) {
+      const auto [lo, hi] = hbm::parse_window_ns(opt.vcd_window);
+      rtl->trace_window(sc_time(double(lo), SC_PS),
+                        hi == ~uint64_t(0) ? SC_ZERO_TIME : sc_time(double(hi), SC_PS));
+    }
+  });
+  host.socket.bind(ch.socket);
+
+  // Random inputs as in the attacc path: keys and query ~ N(0, 1), as FP16 (values drawn too,
+  // so that K and q are the same numbers for the same seed on both presets).
+  std::mt19937_64 rng(opt.seed);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const size_t n = size_t(opt.tokens) * opt.head_dim;
+  host.K.resize(n);
+  host.q.resize(opt.head_dim);
+  for (auto& x : host.K) x = pim::fp16_from_float(nd(rng));
+  for (size_t i = 0; i < n; ++i) (void)nd(rng);  // V
+  for (auto& x : host.q) x = pim::fp16_from_float(nd(rng));
+
+  const auto w0 = std::chrono::steady_clock::now();
+  sc_start();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  ch.finish();
+  if (!host.error.empty()) throw std::runtime_error(host.error);
+  const uint64_t pass_end = host.pass_start_cycle + host.score_cycles;
+  energy.on_finish(pass_end);
+  if (vcd) vcd->on_finish(pass_end);
+
+  // Bit-exact emulation: per token, dimensions 0 .. D-1 in order; the first a MUL, then MACs
+  // (round16(acc + round16(k x q))) — the order of the CRF program over the columns.
+  const uint32_t D = opt.head_dim;
+  bool exact = true;
+  uint64_t mismatches = 0;
+  for (uint32_t t = 0; t < opt.tokens; ++t) {
+    uint16_t acc = pim::fp16_mul(host.K[size_t(t) * D], host.q[0]);
+    for (uint32_t d = 1; d < D; ++d) acc = pim::fp16_mac(acc, host.K[size_t(t) * D + d], host.q[d]);
+    if (acc != host.scores[t]) {
+      exact = false;
+      ++mismatches;
+    }
+  }
+  // FP64 reference.
+  double max_score_err = 0, max_score = 0;
+  for (uint32_t t = 0; t < opt.tokens; ++t) {
+    double s = 0;
+    for (uint32_t d = 0; d < D; ++d)
+      s += pim::fp16_to_double(host.K[size_t(t) * D + d]) * pim::fp16_to_double(host.q[d]);
+    max_score_err = std::max(max_score_err, std::fabs(pim::fp16_to_double(host.scores[t]) - s));
+    max_score = std::max(max_score, std::fabs(s));
+  }
+
+  // Baselines: the same bursts at the same addresses, and the same number of bursts at
+  // consecutive addresses (the default mapping spreads them over both pseudo-channels: the
+  // channel's full normal-read bandwidth).
+  const std::vector<uint64_t> keys = key_addresses(cfg, lay);
+  const uint64_t read_k = normal_read_cycles(cfg, keys);
+  std::vector<uint64_t> spread(keys.size());
+  for (size_t i = 0; i < spread.size(); ++i) spread[i] = i * cfg.org.bytes_per_column;
+  const uint64_t read_spread = normal_read_cycles(cfg, spread);
+  const double tck = cfg.timing.tCK_ns;
+  json j;
+  j["memory"] = cfg.name;
+  j["tokens"] = opt.tokens;
+  j["head_dim"] = opt.head_dim;
+  j["pim_alu"] = alu->name();
+  j["accumulator"] = "fp16";
+  j["seed"] = opt.seed;
+  j["kernel"] = "aquabolt CRF score pass (docs/pim-isa.md)";
+  j["dram_rows_per_matrix"] = lay.result_row_base;
+  j["cycles"] = host.score_cycles;
+  j["simulated_ns"] = double(host.score_cycles) * tck;
+  j["score_pass"] = {{"cycles", host.score_cycles},
+                     {"ns", double(host.score_cycles) * tck},
+                     {"breakdown_cycles",
+                      {{"mode_changes_and_crf", host.mode_cycles},
+                       {"srf_loads", host.load_cycles},
+                       {"column_command_streams", host.mac_cycles},
+                       {"result_reads", host.result_cycles}}}};
+  j["value_pass"] = {
+      {"cycles", 0}, {"ns", 0.0}, {"note", "not implemented on " + cfg.name + ": score pass only"}};
+  j["setup_write_cycles"] = host.setup_cycles;
+  json cmds = json::object();
+  for (int i = 0; i < hbm::kNumCmds; ++i)
+    if (stats.commands[i]) cmds[std::string(hbm::kCmdNames[i])] = stats.commands[i];
+  j["commands"] = cmds;
+  json e = json::object();
+  for (const auto& [k, v] : energy.pJ().items()) e[k] = v;
+  e["total"] = energy.pJ().total();
+  j["energy_pJ"] = e;
+  j["macs"] = units.macs();
+  j["pim_units"] = {
+      {"column_commands", units.column_commands()},
+      {"instructions", units.instructions()},
+      {"idle_unit_commands", units.idle_unit_commands()},
+      {"register_writes", units.register_writes()},
+      {"mode_changes", units.mode_changes()},
+      {"pseudo_channels_used", uint32_t(std::count_if(lay.blocks.begin(), lay.blocks.end(),
+                                                      [](uint32_t b) { return b > 0; }))}};
+  json progs = json::array();
+  for (const auto& w : host.programs)
+    if (!w.empty()) progs.push_back(pim::isa::listing(w));
+  j["crf_programs"] = progs;
+  j["bit_exact"] = exact;
+  j["score_mismatches"] = mismatches;
+  j["max_abs_error"] = 0.0;  // no value pass
+  j["max_abs_output"] = 0.0;
+  j["max_abs_error_scores"] = max_score_err;
+  j["max_abs_score"] = max_score;
+  j["normal_read_cycles"] = {
+      {"keys", read_k}, {"values", 0}, {"keys_both_pseudo_channels", read_spread}};
+  j["speedup_vs_normal_read"] = {
+      {"score_pass", host.score_cycles ? double(read_k) / double(host.score_cycles) : 0.0},
+      {"value_pass", 0.0},
+      {"score_pass_vs_both_pseudo_channels",
+       host.score_cycles ? double(read_spread) / double(host.score_cycles) : 0.0}};
+  j["wall_s"] = wall;
+  j["passes_wall_s"] = host.pass_wall_s;
+  j["macs_per_wall_s"] = host.pass_wall_s > 0 ? double(units.macs()) / host.pass_wall_s : 0.0;
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint32_t v) {
+    for (int k = 0; k < 4; ++k) h = (h ^ ((v >> (8 * k)) & 0xFF)) * 1099511628211ull;
+  };
+  for (uint16_t v : host.scores) mix(v);
+  j["result_fingerprint"] = h;
+  return j;
+}
+
+}  // namespace sparsepim::host
