@@ -31,6 +31,9 @@ ChannelEngine::ChannelEngine(const MemoryConfig& cfg, uint32_t channel_id)
       coords_.push_back({p, b / (B * G), (b / B) % G, b % B});
       nodes_.push_back(ts_.nodes(coords_.back()));
     }
+  lanes_.resize(cfg_.pim.scope == PimScope::kChannel         ? 1
+                : cfg_.pim.scope == PimScope::kPseudoChannel ? P
+                                                             : 0);
   const size_t cap = size_t(P) * (cfg_.controller.read_queue + cfg_.controller.write_queue);
   entries_.resize(cap);
   free_.reserve(cap);
@@ -54,10 +57,9 @@ BankCoord ChannelEngine::coord(uint32_t pc, uint32_t bank) const {
 }
 
 uint64_t ChannelEngine::barrier_for(uint32_t pc) const {
-  if (!pim_queue_.empty() &&
-      (cfg_.pim.scope == PimScope::kChannel || pim_queue_.front().first.pc == pc))
-    return pim_queue_.front().second;
-  return kNever;
+  if (lanes_.empty()) return kNever;
+  const PimLane& l = lanes_[lane_of(pc)];
+  return l.queue.empty() ? kNever : l.queue.front().second;
 }
 
 bool ChannelEngine::can_accept(uint64_t addr, bool write) const {
@@ -135,13 +137,13 @@ void ChannelEngine::check_pim(const PimOp& op) const {
 
 void ChannelEngine::enqueue_pim(const PimOp& op) {
   check_pim(op);
-  pim_queue_.emplace_back(op, seq_++);
+  lanes_[cfg_.pim.scope == PimScope::kChannel ? 0 : op.pc].queue.emplace_back(op, seq_++);
   invalidate_choices();
   invalidate_all();
 }
 
 bool ChannelEngine::idle() const {
-  if (!pim_queue_.empty()) return false;
+  if (pim_pending()) return false;
   for (const auto& p : pcs_)
     if (p.nreads || p.nwrites) return false;
   return true;
@@ -157,8 +159,9 @@ uint64_t ChannelEngine::pending_requests() const {
 // PIM scope helpers
 
 bool ChannelEngine::pim_blocks(uint32_t pc) const {
-  if (pim_queue_.empty() || pim_phase_ == PimPhase::kIdle) return false;
-  return cfg_.pim.scope == PimScope::kChannel || pim_queue_.front().first.pc == pc;
+  if (lanes_.empty()) return false;
+  const PimLane& l = lanes_[lane_of(pc)];
+  return !l.queue.empty() && l.phase != PimPhase::kIdle;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,9 +226,10 @@ ChannelEngine::Candidate ChannelEngine::refresh_candidate(uint32_t pc) {
   Candidate c;
   if (p.refresh_due == kNever) return c;
   // A PIM op holding rows open in this pseudo-channel finishes its row first.
-  if (!pim_queue_.empty() && (pim_phase_ == PimPhase::kMac || pim_phase_ == PimPhase::kPre) &&
-      (cfg_.pim.scope == PimScope::kChannel || pim_queue_.front().first.pc == pc))
-    return c;
+  if (!lanes_.empty()) {
+    const PimLane& l = lanes_[lane_of(pc)];
+    if (!l.queue.empty() && (l.phase == PimPhase::kMac || l.phase == PimPhase::kPre)) return c;
+  }
   if (cfg_.controller.refresh == RefreshMode::kAllBank) {
     c.cmd = p.open_mask ? Cmd::PREA : Cmd::REF;
     c.cycle = std::max({now_, p.refresh_due, ts_.earliest_all(c.cmd, false, pc)});
@@ -339,12 +343,13 @@ void ChannelEngine::invalidate_row_candidates(uint32_t except_pc, uint64_t bus_f
 // ---------------------------------------------------------------------------------------------
 // PIM operations
 
-bool ChannelEngine::pim_candidate(uint64_t& cycle, Cmd& cmd) {
-  if (pim_queue_.empty()) return false;
-  const auto& [op, seq] = pim_queue_.front();
+bool ChannelEngine::pim_candidate(uint32_t lane, uint64_t& cycle, Cmd& cmd) {
+  PimLane& L = lanes_[lane];
+  if (L.queue.empty()) return false;
+  const auto& [op, seq] = L.queue.front();
   const bool whole = cfg_.pim.scope == PimScope::kChannel;
   const uint32_t pc_lo = whole ? 0 : op.pc, pc_hi = whole ? cfg_.org.pseudo_channels : op.pc + 1;
-  if (pim_phase_ == PimPhase::kIdle) {
+  if (L.phase == PimPhase::kIdle) {
     // Starts once every older request of its scope has been served.
     for (uint32_t p = pc_lo; p < pc_hi; ++p) {
       const auto& pc = pcs_[p];
@@ -354,18 +359,18 @@ bool ChannelEngine::pim_candidate(uint64_t& cycle, Cmd& cmd) {
           if (l->head >= 0 && entries_[l->head].seq < seq) return false;
       }
     }
-    pim_row_ = pim_col_ = 0;
+    L.row = L.col = 0;
     if (op.kind == PimOp::Kind::kMacRows) {
       bool any_open = false;
       for (uint32_t p = pc_lo; p < pc_hi; ++p) any_open |= pcs_[p].open_mask != 0;
-      pim_phase_ = any_open ? PimPhase::kPre : PimPhase::kAct;
-      if (any_open) pim_row_ = ~0u;  // this PREA only closes what normal traffic left open
+      L.phase = any_open ? PimPhase::kPre : PimPhase::kAct;
+      if (any_open) L.row = ~0u;  // this PREA only closes what normal traffic left open
     } else {
-      pim_phase_ = PimPhase::kBurst;
+      L.phase = PimPhase::kBurst;
     }
     invalidate_all();
   }
-  switch (pim_phase_) {
+  switch (L.phase) {
     case PimPhase::kAct:
       cmd = Cmd::ACTAB;
       break;
@@ -385,8 +390,8 @@ bool ChannelEngine::pim_candidate(uint64_t& cycle, Cmd& cmd) {
   }
   if (cmd == Cmd::WRGB || cmd == Cmd::MVSB || cmd == Cmd::MVGB) {
     const uint32_t npc = pc_hi - pc_lo;
-    const uint32_t pc = pc_lo + pim_rr_ % npc;
-    const uint32_t bg = (pim_rr_ / npc) % cfg_.org.bank_groups;
+    const uint32_t pc = pc_lo + L.rr % npc;
+    const uint32_t bg = (L.rr / npc) % cfg_.org.bank_groups;
     cycle = std::max(now_, ts_.earliest(cmd, BankCoord{pc, 0, bg, 0}));
   } else {
     cycle = std::max(now_, ts_.earliest_all(cmd, whole, op.pc));
@@ -394,8 +399,9 @@ bool ChannelEngine::pim_candidate(uint64_t& cycle, Cmd& cmd) {
   return true;
 }
 
-void ChannelEngine::execute_pim(uint64_t cycle, Cmd cmd) {
-  const PimOp op = pim_queue_.front().first;
+void ChannelEngine::execute_pim(uint32_t lane, uint64_t cycle, Cmd cmd) {
+  PimLane& L = lanes_[lane];
+  const PimOp op = L.queue.front().first;
   const bool whole = cfg_.pim.scope == PimScope::kChannel;
   const uint32_t pc_lo = whole ? 0 : op.pc, pc_hi = whole ? cfg_.org.pseudo_channels : op.pc + 1;
   Command rec;
@@ -407,23 +413,23 @@ void ChannelEngine::execute_pim(uint64_t cycle, Cmd cmd) {
   bool done = false;
   uint64_t done_cycle = cycle;
   const uint32_t nb = cfg_.org.banks_per_pc();
-  const uint32_t index = pim_col_;  // column of a MACAB, burst number of a WRGB/MVSB/MVGB
+  const uint32_t index = L.col;  // column of a MACAB, burst number of a WRGB/MVSB/MVGB
   switch (cmd) {
     case Cmd::ACTAB:
-      rec.row = op.row_first + pim_row_;
+      rec.row = op.row_first + L.row;
       ts_.issue_all(cmd, cycle, whole, op.pc);
       for (uint32_t p = pc_lo; p < pc_hi; ++p) {
         for (auto& b : pcs_[p].banks) b = Bank{int64_t(rec.row), RowOutcome::kMiss, false};
         pcs_[p].open_mask = nb == 64 ? ~uint64_t(0) : (uint64_t(1) << nb) - 1;
       }
-      pim_phase_ = PimPhase::kMac;
-      pim_col_ = 0;
+      L.phase = PimPhase::kMac;
+      L.col = 0;
       break;
     case Cmd::MACAB:
-      rec.row = op.row_first + pim_row_;
-      rec.column = op.column_first + pim_col_;
+      rec.row = op.row_first + L.row;
+      rec.column = op.column_first + L.col;
       ts_.issue_all(cmd, cycle, whole, op.pc);
-      if (++pim_col_ == op.columns) pim_phase_ = PimPhase::kPre;
+      if (++L.col == op.columns) L.phase = PimPhase::kPre;
       break;
     case Cmd::PREA:
       ts_.issue_all(cmd, cycle, whole, op.pc);
@@ -431,26 +437,26 @@ void ChannelEngine::execute_pim(uint64_t cycle, Cmd cmd) {
         for (auto& b : pcs_[p].banks) b = Bank{-1, RowOutcome::kMiss, false};
         pcs_[p].open_mask = 0;
       }
-      ++pim_row_;  // the closing PREA before the first row wraps ~0u to 0
-      if (pim_row_ == op.row_count) {
+      ++L.row;  // the closing PREA before the first row wraps ~0u to 0
+      if (L.row == op.row_count) {
         done = true;
         done_cycle = cycle + 1;
       } else {
-        pim_phase_ = PimPhase::kAct;
+        L.phase = PimPhase::kAct;
       }
       break;
     default: {  // WRGB / MVSB / MVGB bursts, round robin over pseudo-channels and bank groups
       const uint32_t npc = pc_hi - pc_lo;
-      const uint32_t pc = pc_lo + pim_rr_ % npc;
-      const uint32_t bg = (pim_rr_ / npc) % cfg_.org.bank_groups;
-      ++pim_rr_;
+      const uint32_t pc = pc_lo + L.rr % npc;
+      const uint32_t bg = (L.rr / npc) % cfg_.org.bank_groups;
+      ++L.rr;
       ts_.issue(cmd, cycle, {pc, 0, bg, 0});
       rec.pc = uint8_t(pc);
       rec.bg = uint8_t(bg);
       rec.scope_channel = false;
-      rec.column = pim_col_;
+      rec.column = L.col;
       const uint32_t lat = cmd == Cmd::MVSB ? cfg_.timing.CL : cfg_.timing.CWL;
-      if (++pim_col_ == op.columns) {
+      if (++L.col == op.columns) {
         done = true;
         done_cycle = cycle + lat + cfg_.timing.BL;
       }
@@ -460,10 +466,9 @@ void ChannelEngine::execute_pim(uint64_t cycle, Cmd cmd) {
   emit(rec);
   if (pim_exec_) pim_exec_->on_pim_command(rec, op, index);
   if (done) {
-    pim_queue_.pop_front();
-    pim_phase_ = PimPhase::kIdle;
+    L.queue.pop_front();
+    L.phase = PimPhase::kIdle;
     invalidate_choices();
-    pim_last_done_ = done_cycle;
     if (sink_) sink_->on_pim_done(op, done_cycle);
   }
   invalidate_all();
@@ -602,8 +607,11 @@ bool ChannelEngine::issue_next() {
       which = int(p);
     }
   }
-  uint64_t pc_cycle = 0;
-  if (pim_candidate(pc_cycle, pim_cmd)) {
+  uint32_t pim_lane = 0;
+  for (uint32_t l = 0; l < lanes_.size(); ++l) {
+    uint64_t pc_cycle = 0;
+    Cmd lane_cmd = Cmd::ACT;
+    if (!pim_candidate(l, pc_cycle, lane_cmd)) continue;
     // Refresh of the same cycle goes first; otherwise the earlier command.
     if (pc_cycle < best ||
         (pc_cycle == best && which >= 0 &&
@@ -611,12 +619,14 @@ bool ChannelEngine::issue_next() {
            pcs_[which].cand.cmd == Cmd::PREA))) {
       best = pc_cycle;
       which = -2;
+      pim_lane = l;
+      pim_cmd = lane_cmd;
     }
   }
   if (which == -1) return false;
   if (which == -2) {
     now_ = std::max(now_, best);
-    execute_pim(best, pim_cmd);
+    execute_pim(pim_lane, best, pim_cmd);
   } else {
     now_ = std::max(now_, best);
     const Candidate c = pcs_[which].cand;
@@ -631,9 +641,11 @@ uint64_t ChannelEngine::next_command_cycle() {
     const Candidate& c = candidate(p);
     if (c.valid) best = std::min(best, c.cycle);
   }
-  uint64_t pim_cycle = kNever;
-  Cmd pim_cmd;
-  if (pim_candidate(pim_cycle, pim_cmd)) best = std::min(best, pim_cycle);
+  for (uint32_t l = 0; l < lanes_.size(); ++l) {
+    uint64_t pim_cycle = kNever;
+    Cmd pim_cmd;
+    if (pim_candidate(l, pim_cycle, pim_cmd)) best = std::min(best, pim_cycle);
+  }
   return best;
 }
 

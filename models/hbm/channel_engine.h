@@ -97,7 +97,11 @@ class ChannelEngine {
   uint64_t next_work_cycle();
 
   uint64_t now() const { return now_; }
-  bool pim_pending() const { return !pim_queue_.empty(); }
+  bool pim_pending() const {
+    for (const auto& l : lanes_)
+      if (!l.queue.empty()) return true;
+    return false;
+  }
   uint64_t last_command_cycle() const { return last_cycle_; }
   bool idle() const;
   uint64_t pending_requests() const;
@@ -172,8 +176,8 @@ class ChannelEngine {
       for (auto& b : p.banks) b.choice_valid = false;
   }
   bool pim_blocks(uint32_t pc) const;
-  bool pim_candidate(uint64_t& cycle, Cmd& cmd);
-  void execute_pim(uint64_t cycle, Cmd cmd);
+  bool pim_candidate(uint32_t lane, uint64_t& cycle, Cmd& cmd);
+  void execute_pim(uint32_t lane, uint64_t cycle, Cmd cmd);
   void execute(uint32_t pc, const Candidate& c);
   void emit(const Command& c);
   void invalidate_all() {
@@ -201,12 +205,17 @@ class ChannelEngine {
   CompletionSink* sink_ = nullptr;
   PimExecutor* pim_exec_ = nullptr;
 
-  // PIM operations run in arrival order; normal requests that arrived after a PIM op wait for it.
-  std::deque<std::pair<PimOp, uint64_t>> pim_queue_;  // op and its sequence number
-  PimPhase pim_phase_ = PimPhase::kIdle;
-  uint32_t pim_row_ = 0, pim_col_ = 0;
-  uint32_t pim_rr_ = 0;  // round robin over (pc, bank group) for buffer bursts
-  uint64_t pim_last_done_ = 0;
+  // PIM operations run in arrival order within their scope; normal requests of the scope that
+  // arrived after a PIM op wait for it. One lane for a channel-wide PIM scope, one per
+  // pseudo-channel otherwise (the pseudo-channels' units then work in parallel).
+  struct PimLane {
+    std::deque<std::pair<PimOp, uint64_t>> queue;  // op and its sequence number
+    PimPhase phase = PimPhase::kIdle;
+    uint32_t row = 0, col = 0;
+    uint32_t rr = 0;  // round robin over (pc, bank group) for buffer bursts
+  };
+  std::vector<PimLane> lanes_;
+  uint32_t lane_of(uint32_t pc) const { return cfg_.pim.scope == PimScope::kChannel ? 0 : pc; }
 };
 
 }  // namespace sparsepim::hbm
