@@ -19,6 +19,10 @@ namespace sparsepim::hbm {
 // ConfigError on a malformed window.
 std::pair<uint64_t, uint64_t> parse_window_ns(const std::string& window);
 
+// Writes `vcd_path`.gtkw: a GTKWave save file showing pseudo-channel 0's signals with the
+// translate filters of scripts/gtkwave/ attached.
+void write_gtkwave_save(const std::string& vcd_path, const MemoryConfig& cfg);
+
 class VcdWriter : public CommandObserver {
  public:
   // window_ns "START:END" (either side may be empty); throws ConfigError if unwritable or bad.

@@ -406,23 +406,6 @@ uint64_t normal_read_cycles(const MemoryConfig& cfg, const Layout& lay, uint32_t
   return sink.last;
 }
 
-// A GTKWave save file next to the VCD: the first pseudo-channel's signals, command codes
-// translated to names by scripts/gtkwave/commands.filter.
-void write_gtkwave_save(const std::string& vcd_path, const MemoryConfig& cfg) {
-  const std::string filters = hbm::config_dir() + "/../scripts/gtkwave/";
-  std::ofstream f(vcd_path + ".gtkw");
-  if (!f) throw ConfigError("cannot write " + vcd_path + ".gtkw");
-  f << "[*] sparsepim: open with  gtkwave " << vcd_path << " " << vcd_path << ".gtkw\n";
-  f << "[dumpfile] \"" << vcd_path << "\"\n[size] 1600 700\n";
-  const std::string pc = cfg.name + ".ch0.pc0.";
-  for (const char* cmd : {"row_cmd[7:0]", "col_cmd[7:0]"})
-    f << "@2022\n^1 " << filters << "commands.filter\n" << pc << cmd << "\n";
-  f << "@22\n" << pc << "bank[7:0]\n" << pc << "row[31:0]\n" << pc << "column[7:0]\n";
-  f << pc << "open_rows[" << cfg.org.banks_per_pc() - 1 << ":0]\n";
-  f << "@28\n" << pc << "pim_busy\n";
-  f << "@2022\n^2 " << filters << "pim_mode.filter\n" << pc << "pim_mode[1:0]\n";
-}
-
 }  // namespace
 
 std::unique_ptr<pim::AluBackend> make_alu_backend(const std::string& kind, bool acc_fp32,
@@ -451,7 +434,7 @@ json run_gemv(const GemvOptions& opt) {
   if (!opt.vcd.empty()) {
     vcd = std::make_unique<hbm::VcdWriter>(opt.vcd, cfg, opt.vcd_window);
     pass_observers.push_back(vcd.get());
-    write_gtkwave_save(opt.vcd, cfg);
+    hbm::write_gtkwave_save(opt.vcd, cfg);
   } else if (!opt.vcd_window.empty() && opt.vcd_rtl.empty()) {
     throw ConfigError("--vcd-window needs --vcd or --vcd-rtl");
   }

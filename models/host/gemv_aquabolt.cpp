@@ -772,6 +772,7 @@ json run_gemv_aquabolt(const GemvOptions& opt, const MemoryConfig& cfg) {
   if (!opt.vcd.empty()) {
     vcd = std::make_unique<hbm::VcdWriter>(opt.vcd, cfg, opt.vcd_window);
     pass_observers.push_back(vcd.get());
+    hbm::write_gtkwave_save(opt.vcd, cfg);
   } else if (!opt.vcd_window.empty() && opt.vcd_rtl.empty()) {
     throw ConfigError("--vcd-window needs --vcd or --vcd-rtl");
   }
