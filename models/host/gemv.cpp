@@ -1,4 +1,5 @@
 #include "host/gemv.h"
+#include "host/gemv_common.h"
 
 #include <algorithm>
 #include <chrono>
@@ -441,26 +442,11 @@ json run_gemv(const GemvOptions& opt) {
   std::unique_ptr<pim::AluBackend> alu = make_alu_backend(opt.pim_alu, opt.acc_fp32, opt.vcd_rtl);
   pim::GemvUnits units(cfg, 0, ch.store(), *alu);
   ch.engine().set_pim_executor(&units);
-  auto* rtl = dynamic_cast<pim::RtlTraceable*>(alu.get());
-  GemvHost host("host", opt, cfg, ch, pass_observers, energy, [&] {
-    if (!opt.vcd_rtl.empty() && rtl) {
-      const auto [lo, hi] = hbm::parse_window_ns(opt.vcd_window);
-      rtl->trace_window(sc_time(double(lo), SC_PS),
-                        hi == ~uint64_t(0) ? SC_ZERO_TIME : sc_time(double(hi), SC_PS));
-    }
-  });
+  GemvHost host("host", opt, cfg, ch, pass_observers, energy, rtl_trace_starter(opt, alu.get()));
   host.socket.bind(ch.socket);
 
   // Random inputs: keys and values ~ N(0, 1), query ~ N(0, 1), as FP16.
-  std::mt19937_64 rng(opt.seed);
-  std::normal_distribution<float> nd(0.f, 1.f);
-  const size_t n = size_t(opt.tokens) * opt.head_dim;
-  host.K.resize(n);
-  host.V.resize(n);
-  host.q.resize(opt.head_dim);
-  for (auto& x : host.K) x = pim::fp16_from_float(nd(rng));
-  for (auto& x : host.V) x = pim::fp16_from_float(nd(rng));
-  for (auto& x : host.q) x = pim::fp16_from_float(nd(rng));
+  random_gemv_inputs(opt, host.K, host.V, host.q);
 
   const auto w0 = std::chrono::steady_clock::now();
   sc_start();

@@ -1,4 +1,5 @@
 #include "host/gemv_aquabolt.h"
+#include "host/gemv_common.h"
 
 #include <algorithm>
 #include <chrono>
@@ -781,27 +782,13 @@ json run_gemv_aquabolt(const GemvOptions& opt, const MemoryConfig& cfg) {
   ch.add_observer(&units);  // the mode machine sees every command, setup included
   ch.engine().set_pim_executor(&units);
   ch.set_write_hook(&units);
-  auto* rtl = dynamic_cast<pim::RtlTraceable*>(alu.get());
-  AquaboltHost host("host", opt, cfg, ch, units, pass_observers, energy, [&] {
-    if (!opt.vcd_rtl.empty() && rtl) {
-      const auto [lo, hi] = hbm::parse_window_ns(opt.vcd_window);
-      rtl->trace_window(sc_time(double(lo), SC_PS),
-                        hi == ~uint64_t(0) ? SC_ZERO_TIME : sc_time(double(hi), SC_PS));
-    }
-  });
+  AquaboltHost host("host", opt, cfg, ch, units, pass_observers, energy,
+                    rtl_trace_starter(opt, alu.get()));
   host.socket.bind(ch.socket);
 
   // Random inputs as in the attacc path (the same numbers for the same seed on both presets):
   // keys, values and query ~ N(0, 1), as FP16.
-  std::mt19937_64 rng(opt.seed);
-  std::normal_distribution<float> nd(0.f, 1.f);
-  const size_t n = size_t(opt.tokens) * opt.head_dim;
-  host.K.resize(n);
-  host.V.resize(n);
-  host.q.resize(opt.head_dim);
-  for (auto& x : host.K) x = pim::fp16_from_float(nd(rng));
-  for (auto& x : host.V) x = pim::fp16_from_float(nd(rng));
-  for (auto& x : host.q) x = pim::fp16_from_float(nd(rng));
+  random_gemv_inputs(opt, host.K, host.V, host.q);
 
   const auto w0 = std::chrono::steady_clock::now();
   sc_start();
