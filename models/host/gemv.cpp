@@ -116,40 +116,12 @@ class GemvHost : public sc_module {
  private:
   uint64_t now_cycle() const { return ch_.cycle_of(sc_time_stamp()); }
 
-  void transport(tlm_generic_payload& t) {
-    sc_time d = SC_ZERO_TIME;
-    socket->b_transport(t, d);
-    if (!t.is_response_ok())
-      throw std::runtime_error("transaction failed: " + t.get_response_string());
-    wait(d);
-  }
-
   void write_burst(const DramAddress& a, const uint16_t* lanes) {
-    tlm_generic_payload t;
     uint8_t buf[32];
     std::memcpy(buf, lanes, 32);
-    t.set_command(TLM_WRITE_COMMAND);
-    t.set_address(ch_.engine().mapper().encode(a));
-    t.set_data_ptr(buf);
-    t.set_data_length(32);
-    t.set_streaming_width(32);
-    transport(t);
+    blocking_burst(socket, ch_.engine().mapper(), a, buf, true);
   }
-
-  void run_ops(std::vector<PimOp> ops) {
-    tlm_generic_payload t;
-    hbm::PimExtension ext(std::move(ops));
-    t.set_extension(&ext);
-    t.set_command(TLM_READ_COMMAND);
-    t.set_data_length(0);
-    // The payload must not keep (and later delete) the stack extension, also on an exception.
-    struct Detach {
-      tlm_generic_payload& t;
-      hbm::PimExtension* e;
-      ~Detach() { t.clear_extension(e); }
-    } detach{t, &ext};
-    transport(t);
-  }
+  void run_ops(std::vector<PimOp> ops) { run_pim_ops(socket, std::move(ops)); }
 
   uint16_t k_at(uint64_t t, uint32_t d) const {
     return t < opt_.tokens ? K[t * opt_.head_dim + d] : 0;

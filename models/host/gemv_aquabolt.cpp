@@ -229,45 +229,17 @@ class AquaboltHost : public sc_module {
  private:
   uint64_t now_cycle() const { return ch_.cycle_of(sc_time_stamp()); }
 
-  void transport(tlm_generic_payload& t) {
-    sc_time d = SC_ZERO_TIME;
-    socket->b_transport(t, d);
-    if (!t.is_response_ok())
-      throw std::runtime_error("transaction failed: " + t.get_response_string());
-    wait(d);
-  }
-  void access(const DramAddress& a, uint8_t* buf, bool write) {
-    tlm_generic_payload t;
-    t.set_command(write ? TLM_WRITE_COMMAND : TLM_READ_COMMAND);
-    t.set_address(ch_.engine().mapper().encode(a));
-    t.set_data_ptr(buf);
-    t.set_data_length(32);
-    t.set_streaming_width(32);
-    transport(t);
-  }
   void write(const DramAddress& a, const void* data) {
     uint8_t buf[32];
     std::memcpy(buf, data, 32);
-    access(a, buf, true);
+    blocking_burst(socket, ch_.engine().mapper(), a, buf, true);
   }
   void read(const DramAddress& a, void* out) {
     uint8_t buf[32];
-    access(a, buf, false);
+    blocking_burst(socket, ch_.engine().mapper(), a, buf, false);
     std::memcpy(out, buf, 32);
   }
-  void run_ops(std::vector<PimOp> ops) {
-    tlm_generic_payload t;
-    hbm::PimExtension ext(std::move(ops));
-    t.set_extension(&ext);
-    t.set_command(TLM_READ_COMMAND);
-    t.set_data_length(0);
-    struct Detach {
-      tlm_generic_payload& t;
-      hbm::PimExtension* e;
-      ~Detach() { t.clear_extension(e); }
-    } detach{t, &ext};
-    transport(t);
-  }
+  void run_ops(std::vector<PimOp> ops) { run_pim_ops(socket, std::move(ops)); }
 
   // Many reads in flight (AT base protocol), as a host controller streams them: the loosely
   // timed b_transport would wait for each read's data before sending the next.

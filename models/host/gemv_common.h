@@ -1,12 +1,18 @@
 #pragma once
-// What the GEMV drivers of both presets share: their random inputs and starting the RTL ALU's
-// trace with the passes.
+// What the GEMV drivers of both presets share: their random inputs, the blocking transactions of
+// the host thread, and starting the RTL ALU's trace with the passes.
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include <systemc>
+#include <tlm>
+
+#include "hbm/channel_engine.h"
+#include "hbm/pim_extension.h"
 
 #include "hbm/vcd_writer.h"
 #include "host/gemv.h"
@@ -39,6 +45,47 @@ inline std::function<void()> rtl_trace_starter(const GemvOptions& opt, pim::AluB
         sc_core::sc_time(double(lo), sc_core::SC_PS),
         hi == ~uint64_t(0) ? sc_core::SC_ZERO_TIME : sc_core::sc_time(double(hi), sc_core::SC_PS));
   };
+}
+
+// A loosely timed transaction from the calling thread: waits out its annotated delay; an error
+// response throws.
+template <class Socket>
+void blocking_transport(Socket& socket, tlm::tlm_generic_payload& t) {
+  sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+  socket->b_transport(t, d);
+  if (!t.is_response_ok())
+    throw std::runtime_error("transaction failed: " + t.get_response_string());
+  sc_core::wait(d);
+}
+
+// One 32 B burst to or from `buf` at DRAM address `a`.
+template <class Socket>
+void blocking_burst(Socket& socket, const hbm::AddressMapper& mapper, const hbm::DramAddress& a,
+                    uint8_t* buf, bool write) {
+  tlm::tlm_generic_payload t;
+  t.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  t.set_address(mapper.encode(a));
+  t.set_data_ptr(buf);
+  t.set_data_length(32);
+  t.set_streaming_width(32);
+  blocking_transport(socket, t);
+}
+
+// Several PIM ops as one transaction (they run back to back); returns when the last is done.
+template <class Socket>
+void run_pim_ops(Socket& socket, std::vector<hbm::PimOp> ops) {
+  tlm::tlm_generic_payload t;
+  hbm::PimExtension ext(std::move(ops));
+  t.set_extension(&ext);
+  t.set_command(tlm::TLM_READ_COMMAND);
+  t.set_data_length(0);
+  // The payload must not keep (and later delete) the stack extension, also on an exception.
+  struct Detach {
+    tlm::tlm_generic_payload& t;
+    hbm::PimExtension* e;
+    ~Detach() { t.clear_extension(e); }
+  } detach{t, &ext};
+  blocking_transport(socket, t);
 }
 
 }  // namespace sparsepim::host
