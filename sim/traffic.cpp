@@ -272,17 +272,11 @@ json run_traffic(const TrafficOptions& opt) {
     j["row_hits"] = stats.row_hits;
     j["row_misses"] = stats.row_misses;
     j["row_conflicts"] = stats.row_conflicts;
-    json cmds = json::object();
-    for (int i = 0; i < kNumCmds; ++i)
-      if (stats.commands[i]) cmds[std::string(kCmdNames[i])] = stats.commands[i];
-    j["commands"] = cmds;
+    j["commands"] = stats.commands_json();
     j["total_commands"] = stats.total_commands();
   }
   if (opt.energy) {
-    json e = json::object();
-    for (const auto& [k, v] : energy.pJ().items()) e[k] = v;
-    e["total"] = energy.pJ().total();
-    j["energy_pJ"] = e;
+    j["energy_pJ"] = energy.pJ().to_json();
     j["energy_pJ_per_bit"] = bytes ? energy.pJ().total() / (8.0 * double(bytes)) : 0.0;
   }
   if (checker) {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hbm/command_observer.h"
 #include "hbm/memory_config.h"
 
@@ -23,6 +25,13 @@ struct EnergyBreakdown {
   double background = 0;
   double total() const {
     return act_pre + cell_rw + on_die + tsv + interposer + pim_mac + refresh + background;
+  }
+  // Every component and "total", in pJ.
+  nlohmann::json to_json() const {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : items()) j[k] = v;
+    j["total"] = total();
+    return j;
   }
   std::vector<std::pair<std::string, double>> items() const {
     return {{"act_pre", act_pre}, {"cell_rw", cell_rw},       {"on_die", on_die},

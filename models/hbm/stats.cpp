@@ -88,4 +88,11 @@ uint64_t StatsObserver::total_commands() const {
   return std::accumulate(commands.begin(), commands.end(), uint64_t(0));
 }
 
+nlohmann::json StatsObserver::commands_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (int i = 0; i < kNumCmds; ++i)
+    if (commands[i]) j[std::string(kCmdNames[i])] = commands[i];
+  return j;
+}
+
 }  // namespace sparsepim::hbm

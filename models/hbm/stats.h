@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hbm/command_observer.h"
 #include "hbm/memory_config.h"
 
@@ -27,6 +29,8 @@ class StatsObserver : public CommandObserver {
   std::vector<uint64_t> bank_column_cycles;
 
   uint64_t total_commands() const;
+  // {"ACT": n, ...}: the command types that occurred.
+  nlohmann::json commands_json() const;
 
  private:
   uint32_t flat(uint32_t ch, uint32_t pc, uint32_t sid, uint32_t bg, uint32_t bank) const;

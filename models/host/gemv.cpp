@@ -349,34 +349,18 @@ class GemvHost : public sc_module {
   double pass_wall_s = 0;
 };
 
-// Cycles to read the same bursts through the normal read path of a fresh channel, queues full.
-uint64_t normal_read_cycles(const MemoryConfig& cfg, const Layout& lay, uint32_t row_base) {
-  hbm::ChannelEngine e(cfg, 0);
-  struct Last : hbm::CompletionSink {
-    uint64_t last = 0;
-    void on_request_done(const hbm::Request&, uint64_t, uint64_t d) override {
-      last = std::max(last, d);
-    }
-    void on_pim_done(const PimOp&, uint64_t) override {}
-  } sink;
-  e.set_sink(&sink);
-  // The same bursts, in address order: the default mapping interleaves pseudo-channels and bank
-  // groups there, so this is the normal path at its best (a stream).
+// The bursts the layout stores one matrix in (keys from row 0, values from value_row_base).
+std::vector<uint64_t> matrix_addresses(const MemoryConfig& cfg, const Layout& lay,
+                                       uint32_t row_base) {
+  const hbm::AddressMapper mapper(cfg);
   std::vector<uint64_t> addrs;
   for (uint32_t r = 0; r < lay.key_rows; ++r)
     for (uint32_t s = 0; s < lay.slices; ++s)
       for (uint32_t g = 0; g < lay.groups; ++g)
         for (uint32_t j = 0; j < lay.bpt; ++j)
           for (uint32_t col = 0; col < 32; ++col)
-            addrs.push_back(e.mapper().encode(lay.address(s, g * lay.bpt + j, row_base + r, col)));
-  std::sort(addrs.begin(), addrs.end());
-  uint64_t n = 0;
-  for (const uint64_t addr : addrs) {
-    while (!e.can_accept(addr, false)) e.step();
-    e.enqueue({n++, addr, false, nullptr});
-  }
-  e.drain();
-  return sink.last;
+            addrs.push_back(mapper.encode(lay.address(s, g * lay.bpt + j, row_base + r, col)));
+  return addrs;
 }
 
 }  // namespace
@@ -403,14 +387,8 @@ json run_gemv(const GemvOptions& opt) {
   hbm::StatsObserver stats(cfg);
   hbm::EnergyObserver energy(cfg);
   std::vector<hbm::CommandObserver*> pass_observers{&stats, &energy};
-  std::unique_ptr<hbm::VcdWriter> vcd;
-  if (!opt.vcd.empty()) {
-    vcd = std::make_unique<hbm::VcdWriter>(opt.vcd, cfg, opt.vcd_window);
-    pass_observers.push_back(vcd.get());
-    hbm::write_gtkwave_save(opt.vcd, cfg);
-  } else if (!opt.vcd_window.empty() && opt.vcd_rtl.empty()) {
-    throw ConfigError("--vcd-window needs --vcd or --vcd-rtl");
-  }
+  std::unique_ptr<hbm::VcdWriter> vcd = pass_vcd(opt, cfg);
+  if (vcd) pass_observers.push_back(vcd.get());
   std::unique_ptr<pim::AluBackend> alu = make_alu_backend(opt.pim_alu, opt.acc_fp32, opt.vcd_rtl);
   pim::GemvUnits units(cfg, 0, ch.store(), *alu);
   ch.engine().set_pim_executor(&units);
@@ -501,8 +479,9 @@ json run_gemv(const GemvOptions& opt) {
       max_ref = std::max(max_ref, std::fabs(o));
     }
 
-  const uint64_t read_k = normal_read_cycles(cfg, lay, 0);
-  const uint64_t read_v = opt.value_pass ? normal_read_cycles(cfg, lay, lay.value_row_base) : 0;
+  const uint64_t read_k = normal_read_cycles(cfg, matrix_addresses(cfg, lay, 0));
+  const uint64_t read_v =
+      opt.value_pass ? normal_read_cycles(cfg, matrix_addresses(cfg, lay, lay.value_row_base)) : 0;
   const double tck = cfg.timing.tCK_ns;
   json j;
   j["memory"] = cfg.name;
@@ -517,14 +496,8 @@ json run_gemv(const GemvOptions& opt) {
   j["score_pass"] = {{"cycles", host.score_cycles}, {"ns", host.score_cycles * tck}};
   j["value_pass"] = {{"cycles", host.value_cycles}, {"ns", host.value_cycles * tck}};
   j["setup_write_cycles"] = host.setup_cycles;
-  json cmds = json::object();
-  for (int i = 0; i < hbm::kNumCmds; ++i)
-    if (stats.commands[i]) cmds[std::string(hbm::kCmdNames[i])] = stats.commands[i];
-  j["commands"] = cmds;
-  json e = json::object();
-  for (const auto& [k, v] : energy.pJ().items()) e[k] = v;
-  e["total"] = energy.pJ().total();
-  j["energy_pJ"] = e;
+  j["commands"] = stats.commands_json();
+  j["energy_pJ"] = energy.pJ().to_json();
   j["macs"] = units.macs();
   j["bit_exact"] = exact;
   j["max_abs_error"] = max_err;
@@ -537,14 +510,10 @@ json run_gemv(const GemvOptions& opt) {
   j["wall_s"] = wall;
   j["passes_wall_s"] = host.pass_wall_s;
   j["macs_per_wall_s"] = host.pass_wall_s > 0 ? double(units.macs()) / host.pass_wall_s : 0.0;
-  // A fingerprint of every result bit (scores and outputs), to compare runs and ALUs.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](uint32_t v) {
-    for (int k = 0; k < 4; ++k) h = (h ^ ((v >> (8 * k)) & 0xFF)) * 1099511628211ull;
-  };
-  for (uint32_t v : host.scores) mix(v);
-  for (uint32_t v : host.out) mix(v);
-  j["result_fingerprint"] = h;
+  ResultFingerprint fp;  // every result bit: scores, then outputs
+  fp.add(host.scores);
+  fp.add(host.out);
+  j["result_fingerprint"] = fp.value();
   return j;
 }
 

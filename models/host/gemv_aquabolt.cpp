@@ -644,28 +644,6 @@ class AquaboltHost : public sc_module {
   std::string at_error_;
 };
 
-// Cycles to read these bursts through the normal read path of a fresh channel (in address
-// order, queues full).
-uint64_t normal_read_cycles(const MemoryConfig& cfg, std::vector<uint64_t> addrs) {
-  hbm::ChannelEngine e(cfg, 0);
-  struct Last : hbm::CompletionSink {
-    uint64_t last = 0;
-    void on_request_done(const hbm::Request&, uint64_t, uint64_t d) override {
-      last = std::max(last, d);
-    }
-    void on_pim_done(const PimOp&, uint64_t) override {}
-  } sink;
-  e.set_sink(&sink);
-  std::sort(addrs.begin(), addrs.end());
-  uint64_t n = 0;
-  for (const uint64_t addr : addrs) {
-    while (!e.can_accept(addr, false)) e.step();
-    e.enqueue({n++, addr, false, nullptr});
-  }
-  e.drain();
-  return sink.last;
-}
-
 // The key bursts where the PIM layout puts them (a pseudo-channel without blocks is idle).
 std::vector<uint64_t> key_addresses(const MemoryConfig& cfg, const Layout& lay) {
   const hbm::AddressMapper mapper(cfg);
@@ -741,14 +719,8 @@ json run_gemv_aquabolt(const GemvOptions& opt, const MemoryConfig& cfg) {
   hbm::StatsObserver stats(cfg);
   hbm::EnergyObserver energy(cfg);
   std::vector<hbm::CommandObserver*> pass_observers{&stats, &energy};
-  std::unique_ptr<hbm::VcdWriter> vcd;
-  if (!opt.vcd.empty()) {
-    vcd = std::make_unique<hbm::VcdWriter>(opt.vcd, cfg, opt.vcd_window);
-    pass_observers.push_back(vcd.get());
-    hbm::write_gtkwave_save(opt.vcd, cfg);
-  } else if (!opt.vcd_window.empty() && opt.vcd_rtl.empty()) {
-    throw ConfigError("--vcd-window needs --vcd or --vcd-rtl");
-  }
+  std::unique_ptr<hbm::VcdWriter> vcd = pass_vcd(opt, cfg);
+  if (vcd) pass_observers.push_back(vcd.get());
   std::unique_ptr<pim::AluBackend> alu = make_alu_backend(opt.pim_alu, false, opt.vcd_rtl);
   AquaboltUnits units(cfg, 0, ch.store(), *alu);
   ch.add_observer(&units);  // the mode machine sees every command, setup included
@@ -876,14 +848,8 @@ json run_gemv_aquabolt(const GemvOptions& opt, const MemoryConfig& cfg) {
   else
     j["value_pass"] = {{"cycles", 0}, {"ns", 0.0}, {"note", "disabled (--no-value-pass)"}};
   j["setup_write_cycles"] = host.setup_cycles;
-  json cmds = json::object();
-  for (int i = 0; i < hbm::kNumCmds; ++i)
-    if (stats.commands[i]) cmds[std::string(hbm::kCmdNames[i])] = stats.commands[i];
-  j["commands"] = cmds;
-  json e = json::object();
-  for (const auto& [k, v] : energy.pJ().items()) e[k] = v;
-  e["total"] = energy.pJ().total();
-  j["energy_pJ"] = e;
+  j["commands"] = stats.commands_json();
+  j["energy_pJ"] = energy.pJ().to_json();
   j["macs"] = units.macs();
   j["pim_units"] = {
       {"column_commands", units.column_commands()},
@@ -913,13 +879,10 @@ json run_gemv_aquabolt(const GemvOptions& opt, const MemoryConfig& cfg) {
   j["wall_s"] = wall;
   j["passes_wall_s"] = host.pass_wall_s;
   j["macs_per_wall_s"] = host.pass_wall_s > 0 ? double(units.macs()) / host.pass_wall_s : 0.0;
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](uint32_t v) {
-    for (int k = 0; k < 4; ++k) h = (h ^ ((v >> (8 * k)) & 0xFF)) * 1099511628211ull;
-  };
-  for (uint16_t v : host.scores) mix(v);  // every result bit: scores, then outputs
-  for (uint16_t v : host.output) mix(v);
-  j["result_fingerprint"] = h;
+  ResultFingerprint fp;  // every result bit: scores, then outputs
+  fp.add(host.scores);
+  fp.add(host.output);
+  j["result_fingerprint"] = fp.value();
   return j;
 }
 

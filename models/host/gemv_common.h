@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -46,6 +47,29 @@ inline std::function<void()> rtl_trace_starter(const GemvOptions& opt, pim::AluB
         hi == ~uint64_t(0) ? sc_core::SC_ZERO_TIME : sc_core::sc_time(double(hi), sc_core::SC_PS));
   };
 }
+
+// Cycles to read these bursts through the normal read path of a fresh channel of `cfg`: in
+// address order (the default mapping interleaves pseudo-channels and bank groups there, so this
+// is the normal path at its best, a stream), queues full.
+uint64_t normal_read_cycles(const hbm::MemoryConfig& cfg, std::vector<uint64_t> addrs);
+
+// The --vcd writer of the passes (nullptr without --vcd), with its GTKWave save file; rejects
+// a window with nothing to apply it to.
+std::unique_ptr<hbm::VcdWriter> pass_vcd(const GemvOptions& opt, const hbm::MemoryConfig& cfg);
+
+// A hash of result bits (FNV-1a over 4 bytes per value), to compare runs and ALUs.
+class ResultFingerprint {
+ public:
+  template <class Vec>
+  void add(const Vec& values) {
+    for (const uint32_t v : values)
+      for (int k = 0; k < 4; ++k) h_ = (h_ ^ ((v >> (8 * k)) & 0xFF)) * 1099511628211ull;
+  }
+  uint64_t value() const { return h_; }
+
+ private:
+  uint64_t h_ = 1469598103934665603ull;
+};
 
 // A loosely timed transaction from the calling thread: waits out its annotated delay; an error
 // response throws.
