@@ -7,30 +7,16 @@
 #include <memory>
 #include <string>
 
+#include "cli_runner.h"
 #include "common/errors.h"
 #include "traffic.h"
 
 using namespace sparsepim;
 using nlohmann::json;
+using sparsepim::testing::CmdResult;
+using sparsepim::testing::run_cli;
 
 namespace {
-
-struct CmdResult {
-  int code;
-  std::string out;
-};
-
-// Runs the sparsepim binary; stdout and stderr together.
-CmdResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(SPARSEPIM_BINARY) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  const int status = pclose(p.release());
-  return {WEXITSTATUS(status), out};
-}
 
 std::string write_file(const std::string& name, const std::string& text) {
   const std::string path = ::testing::TempDir() + name;

@@ -12,6 +12,10 @@
 #include <string>
 #include <vector>
 
+#ifdef SPARSEPIM_BINARY
+#include "cli_runner.h"
+#endif
+
 namespace wltest {
 
 namespace fs = std::filesystem;
@@ -66,23 +70,9 @@ inline std::string shape_dict(const std::string& descr, const std::vector<int64_
          ", 'shape': " + s + ", }";
 }
 
-struct CmdResult {
-  int code;
-  std::string out;
-};
-
 #ifdef SPARSEPIM_BINARY
-// Runs the sparsepim binary; stdout and stderr together.
-inline CmdResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(SPARSEPIM_BINARY) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  const int status = pclose(p.release());
-  return {WEXITSTATUS(status), out};
-}
+using sparsepim::testing::CmdResult;
+using sparsepim::testing::run_cli;
 #endif
 
 }  // namespace wltest
