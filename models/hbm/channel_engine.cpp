@@ -503,10 +503,6 @@ void ChannelEngine::unlink(uint32_t pc, bool write, uint32_t bank, int32_t entry
     --p.nreads;
 }
 
-void ChannelEngine::free_entry(int32_t e) {
-  free_.push_back(e);
-}
-
 void ChannelEngine::execute(uint32_t pc, const Candidate& c) {
   PseudoChannel& p = pcs_[pc];
   const BankCoord bc = coord(pc, c.bank);
@@ -540,9 +536,6 @@ void ChannelEngine::execute(uint32_t pc, const Candidate& c) {
       // policy's (as with auto-precharge), so the next access counts as a miss.
       bank.closed_by_conflict = c.entry >= 0 && cfg_.controller.page_policy == PagePolicy::kOpen;
       p.open_mask &= ~(uint64_t(1) << c.bank);
-      if (c.entry < 0 && cfg_.controller.refresh == RefreshMode::kPerBank &&
-          c.bank == p.refresh_bank && c.cycle >= p.refresh_due)
-        bank.closed_by_conflict = false;
       break;
     case Cmd::RD:
     case Cmd::WR: {
@@ -558,7 +551,7 @@ void ChannelEngine::execute(uint32_t pc, const Candidate& c) {
       const Request req = e.req;
       const uint64_t arrival = e.arrival;
       unlink(pc, w, c.bank, ei);
-      free_entry(ei);
+      free_.push_back(ei);
       emit(rec);
       if (sink_) sink_->on_request_done(req, arrival, done);
       p.cand.valid = false;

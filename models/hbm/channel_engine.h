@@ -185,7 +185,6 @@ class ChannelEngine {
   }
   void invalidate_row_candidates(uint32_t except_pc, uint64_t bus_free);
   void unlink(uint32_t pc, bool write, uint32_t bank, int32_t entry);
-  void free_entry(int32_t e);
   void set_now(uint64_t t);
   uint64_t refresh_interval() const;
 

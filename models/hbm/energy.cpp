@@ -9,9 +9,6 @@ EnergyObserver::EnergyObserver(const MemoryConfig& cfg) : cfg_(cfg) {
   const auto& o = cfg.org;
   bits_per_burst_ = 8.0 * o.bytes_per_column;
   act_ = en.act_pre_pJ_per_bit * 8.0 * double(o.row_bytes());
-  rd_ =
-      bits_per_burst_ * (en.cell_rw_pJ_per_bit + en.coldec_to_bgmux_pJ_per_bit +
-                         en.bgmux_to_gio_pJ_per_bit + en.tsv_pJ_per_bit + en.interposer_pJ_per_bit);
   // A refresh command refreshes rows/REFs-per-window rows in every bank it reaches (an
   // activation and precharge each); the window and REFI come from the config.
   const double refs_per_window = en.refresh_window_ms * 1e6 / (cfg.timing.REFI * cfg.timing.tCK_ns);
@@ -20,16 +17,6 @@ EnergyObserver::EnergyObserver(const MemoryConfig& cfg) : cfg_(cfg) {
   const double refs_pb_per_window =
       en.refresh_window_ms * 1e6 / (cfg.timing.REFI_PB * cfg.timing.tCK_ns) / o.banks_per_pc();
   refpb_ = std::ceil(o.rows / refs_pb_per_window) * act_;
-}
-
-double EnergyObserver::macab_pJ(bool whole_channel) const {
-  const auto& en = cfg_.energy;
-  const double banks = whole_channel ? cfg_.org.banks_per_channel() : cfg_.org.banks_per_pc();
-  // Every PIM unit reads one column out of one of its banks' open rows (cell access + column
-  // path to the unit) and does `lanes` FP16 MACs; a unit serves banks_per_unit banks.
-  const double units = banks / cfg_.pim.banks_per_unit;
-  return units * (bits_per_burst_ * (en.cell_rw_pJ_per_bit + en.coldec_to_bgmux_pJ_per_bit) +
-                  cfg_.pim.lanes * en.pim_mac_pJ_per_op);
 }
 
 void EnergyObserver::on_command(const Command& c) {
@@ -50,7 +37,7 @@ void EnergyObserver::on_command(const Command& c) {
       e_.tsv += b * en.tsv_pJ_per_bit;
       e_.interposer += b * en.interposer_pJ_per_bit;
       break;
-    case Cmd::MACAB: {  // one column read per PIM unit (see macab_pJ)
+    case Cmd::MACAB: {  // every PIM unit reads one column of one of its banks, does `lanes` MACs
       const double banks = c.scope_channel ? cfg_.org.banks_per_channel() : cfg_.org.banks_per_pc();
       const double units = banks / cfg_.pim.banks_per_unit;
       e_.cell_rw += units * b * en.cell_rw_pJ_per_bit;

@@ -49,16 +49,10 @@ class EnergyObserver : public CommandObserver {
   // Background power is charged from this cycle on (default 0: the whole run).
   void set_start(uint64_t cycle) { start_ = cycle; }
 
-  // Per-command energies (pJ), exposed for tests and docs.
-  double act_pJ() const { return act_; }
-  double read_pJ() const { return rd_; }
-  double refresh_pJ() const { return ref_; }
-  double macab_pJ(bool whole_channel) const;
-
  private:
   MemoryConfig cfg_;
   EnergyBreakdown e_;
-  double bits_per_burst_ = 0, act_ = 0, rd_ = 0, ref_ = 0, refpb_ = 0;
+  double bits_per_burst_ = 0, act_ = 0, ref_ = 0, refpb_ = 0;
   uint64_t start_ = 0;
 };
 
