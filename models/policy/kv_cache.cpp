@@ -88,7 +88,9 @@ void KvCache::set_length(int64_t n) {
 
 ClusterStore& KvCache::clusters(const KmeansParams& km, int row_group_tokens, bool aligned) {
   if (!clusters_) clusters_ = std::make_unique<ClusterStore>(km, d_, row_group_tokens, aligned);
-  clusters_->extend(keys_, n_);
+  // The block the current token completes is clustered after this step (in memory, charged to
+  // the step), so the current token is always among the unclustered recent tokens.
+  clusters_->extend(keys_, n_ - 1);
   return *clusters_;
 }
 

@@ -102,7 +102,9 @@ class KvCache {
   const float* values() const { return values_; }
   const float* key(int64_t p) const { return keys_ + p * d_; }
 
-  // Metadata, brought up to length() on each call. The parameters of the first call stay.
+  // Metadata, brought up to length() on each call (clusters: the blocks complete before the
+  // current token, which the step that completes a block clusters after its attention). The
+  // parameters of the first call stay.
   ClusterStore& clusters(const KmeansParams& km, int row_group_tokens, bool aligned);
   PageSummaries& pages(int page_tokens);
   bool has_clusters() const { return clusters_ != nullptr; }
