@@ -24,7 +24,8 @@ json AccuracyMetrics::to_json() const {
           {"metadata_bytes_per_step", metadata_bytes_per_step},
           {"tokens_fetched_per_step", tokens_fetched_per_step},
           {"row_groups_per_step", row_groups_per_step},
-          {"attend_row_groups_per_step", attend_row_groups_per_step}};
+          {"attend_row_groups_per_step", attend_row_groups_per_step},
+          {"head_row_groups_per_step", head_row_groups_per_step}};
 }
 
 json AccuracyRecord::to_json() const {
@@ -48,7 +49,7 @@ struct Sums {
   double heads = 0, ops = 0;
   double recall = 0, overlap = 0, l2 = 0, cosine = 0;
   double keys = 0, channels = 0, meta_items = 0, meta_bytes = 0, fetched = 0, rows = 0,
-         attend_rows = 0;
+         attend_rows = 0, head_rows = 0;
   AccuracyMetrics mean() const {
     AccuracyMetrics m;
     const double h = heads > 0 ? heads : 1, o = ops > 0 ? ops : 1;
@@ -63,6 +64,7 @@ struct Sums {
     m.tokens_fetched_per_step = fetched / o;
     m.row_groups_per_step = rows / o;
     m.attend_row_groups_per_step = attend_rows / o;
+    m.head_row_groups_per_step = head_rows / h;
     return m;
   }
 };
@@ -202,6 +204,12 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
           c.policy->select(in, &sel);
           check_selection(*c.policy, in, sel);
           Sums& acc = c.layers[size_t(l)];
+          const ClusterStore* store =
+              c.policy->cluster_layout()
+                  ? &cache.clusters(opt.params.starc.kmeans, rg, opt.params.starc.aligned_layout)
+                  : nullptr;
+          for (const auto& pos : sel.positions)
+            acc.head_rows += double(row_groups(pos, store, rg, &rg_scratch));
           const size_t bi =
               size_t(std::lower_bound(budgets.begin(), budgets.end(), c.budget) - budgets.begin());
           for (int gi = 0; gi < G; ++gi) {
@@ -241,10 +249,6 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
           seen.clear();
           std::set_union(w.scanned.begin(), w.scanned.end(), w.fetched.begin(), w.fetched.end(),
                          std::back_inserter(seen));
-          const ClusterStore* store =
-              c.policy->cluster_layout()
-                  ? &cache.clusters(opt.params.starc.kmeans, rg, opt.params.starc.aligned_layout)
-                  : nullptr;
           acc.ops += 1;
           acc.keys += double(seen.size());
           acc.channels += double(w.scanned.size()) * double(w.key_channels) / double(d);
@@ -284,6 +288,7 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
       o.tokens_fetched_per_step += lm.tokens_fetched_per_step / L;
       o.row_groups_per_step += lm.row_groups_per_step / L;
       o.attend_row_groups_per_step += lm.attend_row_groups_per_step / L;
+      o.head_row_groups_per_step += lm.head_row_groups_per_step / L;
     }
     out.push_back(std::move(r));
   }

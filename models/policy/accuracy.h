@@ -34,6 +34,8 @@ struct AccuracyMetrics {
   double tokens_fetched_per_step = 0;     // distinct tokens attended (union over the group)
   double row_groups_per_step = 0;         // distinct row groups touched: scan and attention
   double attend_row_groups_per_step = 0;  // row groups of the attended tokens alone
+  // Row groups of one query head's own positions (no GQA union): what STARC's artifact counts.
+  double head_row_groups_per_step = 0;
   nlohmann::json to_json() const;
 };
 

@@ -67,6 +67,19 @@ class StarcLfps : public LfpsPolicy {
     picker_.by_centroid(in, store, g, budget_, positions);
     centroid_work(in, store.clusters(), work);
   }
+  // Too few when the candidate clusters and the recent tokens cannot fill the budget.
+  bool collapsed(const StepInput& in, const std::vector<uint32_t>& cand) override {
+    const ClusterStore& store = starc_store(in, p_);
+    std::vector<char> hit(size_t(store.clusters()), 0);
+    int64_t tokens = in.n() - store.clustered_tokens();
+    for (uint32_t p : cand)
+      if (int64_t(p) < store.clustered_tokens()) {
+        const int64_t c = store.cluster_of(p);
+        if (!hit[size_t(c)]) tokens += store.size(c);
+        hit[size_t(c)] = 1;
+      }
+    return double(tokens) < p_.lfps.min_candidates_factor * double(budget_);
+  }
   void remember(const StepInput& in, int g, const std::vector<uint32_t>& positions,
                 std::vector<uint32_t>* history) override {
     const int64_t keep =

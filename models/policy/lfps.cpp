@@ -40,7 +40,7 @@ void LfpsPolicy::select_sparse(const StepInput& in, Selection* out) {
                 (p_.lfps.refresh_interval > 0 && h.since_refresh + 1 >= p_.lfps.refresh_interval);
     if (!full) {
       candidates(h.picks, n, p_.lfps, &cand_);
-      full = double(cand_.size()) < p_.lfps.min_candidates_factor * double(budget_);
+      full = collapsed(in, cand_);
     }
     auto& pos = out->positions[size_t(g)];
     if (full) {
@@ -69,6 +69,10 @@ void LfpsPolicy::predict(const StepInput& in, int g, const std::vector<uint32_t>
                          std::vector<uint32_t>* positions, SelectionWork* work) {
   top_k_of(in.scores->scores(g), cand, budget_, positions);
   work->scanned.insert(work->scanned.end(), cand.begin(), cand.end());
+}
+
+bool LfpsPolicy::collapsed(const StepInput&, const std::vector<uint32_t>& cand) {
+  return double(cand.size()) < p_.lfps.min_candidates_factor * double(budget_);
 }
 
 void LfpsPolicy::refresh(const StepInput& in, int g, std::vector<uint32_t>* positions,

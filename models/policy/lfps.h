@@ -34,6 +34,9 @@ class LfpsPolicy : public SparsePolicy {
   // A full refresh: exact top-B over every key.
   virtual void refresh(const StepInput& in, int g, std::vector<uint32_t>* positions,
                        SelectionWork* work);
+  // Whether the candidates are too few to fill the budget (then a fallback refresh): LFPS
+  // compares their count with min_candidates_factor * B.
+  virtual bool collapsed(const StepInput& in, const std::vector<uint32_t>& cand);
   // What the next step predicts from: LFPS keeps this step's picks.
   virtual void remember(const StepInput& in, int g, const std::vector<uint32_t>& positions,
                         std::vector<uint32_t>* history);

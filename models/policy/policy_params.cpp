@@ -53,6 +53,11 @@ PolicyParams load_policy_params(const std::string& name_or_path,
     p.starc.kmeans.max_iterations = int(o.integer("max_iterations", 1, 1000));
     p.starc.kmeans.tolerance = o.number("tolerance", 0.0, 10.0);
     p.starc.aligned_layout = o.boolean("aligned_layout");
+    const std::string score = o.str("cluster_score");
+    if (score != "centroid" && score != "oracle_max")
+      throw ConfigError(path + ": starc.cluster_score: expected centroid or oracle_max, got '" +
+                        score + "'");
+    p.starc.oracle_cluster_score = score == "oracle_max";
     if (p.starc.kmeans.clusters > p.starc.kmeans.block_tokens)
       throw ConfigError(path + ": starc: more clusters than tokens in a block");
     o.finish();

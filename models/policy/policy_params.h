@@ -34,6 +34,9 @@ struct StarcParams {
   KmeansParams kmeans;
   // Each cluster starts on a row-group boundary (bank-aligned), or clusters are packed.
   bool aligned_layout = true;
+  // Diagnostic only: rank clusters by their best exact score (needs every key scored; an
+  // upper bound on what any cluster score could achieve) instead of the centroid score.
+  bool oracle_cluster_score = false;
 };
 
 struct TidalParams {

@@ -24,8 +24,18 @@ void ClusterPicker::by_centroid(const StepInput& in, const ClusterStore& store, 
   const float scale = 1.0f / std::sqrt(float(d));
   const int64_t recent = append_recent(store, in.n(), budget, positions);
   key.resize(size_t(store.clusters()));
-  for (int64_t c = 0; c < store.clusters(); ++c)
-    key[size_t(c)] = double(dot8(in.query(g), store.centroid(c), d) * scale);
+  if (oracle) {
+    const float* exact = in.scores->scores(g);
+    for (int64_t c = 0; c < store.clusters(); ++c) {
+      double best = -1e300;
+      for (int i = 0; i < store.size(c); ++i)
+        best = std::max(best, double(exact[store.members(c)[i]]));
+      key[size_t(c)] = best;
+    }
+  } else {
+    for (int64_t c = 0; c < store.clusters(); ++c)
+      key[size_t(c)] = double(dot8(in.query(g), store.centroid(c), d) * scale);
+  }
   rank_clusters(key, &order);
   take_clusters(store, order, budget - recent, positions);
   std::sort(positions->begin(), positions->end());
@@ -68,6 +78,7 @@ class StarcPolicy : public SparsePolicy {
  protected:
   void select_sparse(const StepInput& in, Selection* out) override {
     const ClusterStore& store = starc_store(in, p_);
+    picker_.oracle = p_.starc.oracle_cluster_score;
     for (int g = 0; g < in.group; ++g)
       picker_.by_centroid(in, store, g, budget_, &out->positions[size_t(g)]);
     out->work.metadata_items = store.clusters();

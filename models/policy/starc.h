@@ -14,6 +14,7 @@ ClusterStore& starc_store(const StepInput& in, const PolicyParams& p);
 struct ClusterPicker {
   std::vector<double> key;
   std::vector<int64_t> order;
+  bool oracle = false;  // starc.cluster_score = oracle_max (a diagnostic)
 
   // STARC's selection for query head g: the unclustered recent tokens, then clusters whole in
   // order of q.c/sqrt(d) until the budget, the last one truncated. Appends sorted positions.
