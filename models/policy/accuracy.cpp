@@ -191,7 +191,8 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
             for (uint32_t j : top) top_marks[bi][size_t(gi)][j] = stamp;
           }
         }
-        for (Combo& c : combos) {
+        for (size_t ci = 0; ci < combos.size(); ++ci) {
+          Combo& c = combos[ci];
           StepInput in;
           in.position = t;
           in.layer = l;
@@ -203,6 +204,7 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
           in.scores = &scores;
           c.policy->select(in, &sel);
           check_selection(*c.policy, in, sel);
+          if (opt.on_selection) opt.on_selection(ci, *c.policy, in, sel, cache);
           Sums& acc = c.layers[size_t(l)];
           const ClusterStore* store =
               c.policy->cluster_layout()

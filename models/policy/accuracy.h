@@ -54,6 +54,10 @@ struct AccuracyOptions {
   ModelShape model;
   // Called with the fraction done (0..1) now and then.
   std::function<void(double)> progress;
+  // Sees every selection (policy index in `policies` x `budgets` order), with the cache it was
+  // made on: how the decode simulation turns selections into row plans.
+  std::function<void(size_t combo, const Policy&, const StepInput&, const Selection&, KvCache&)>
+      on_selection;
 };
 
 std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,

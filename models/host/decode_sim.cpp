@@ -1,0 +1,745 @@
+#include "host/decode_sim.h"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <tlm_utils/simple_initiator_socket.h>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <systemc>
+#include <tlm>
+
+#include "common/errors.h"
+#include "hbm/energy.h"
+#include "hbm/hbm_channel.h"
+#include "hbm/memory_config.h"
+#include "hbm/stats.h"
+#include "host/gemv_common.h"
+#include "models/policy/accuracy.h"
+#include "models/policy/kv_cache.h"
+#include "workloads/decode_source.h"
+#include "workloads/model_preset.h"
+#include "workloads/strict_json.h"
+
+namespace sparsepim::host {
+
+using nlohmann::json;
+using namespace sc_core;
+using hbm::MemoryConfig;
+using hbm::PimOp;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Configuration of the system around the stacks (configs/host/*.json).
+
+struct HostConfig {
+  std::string source_file;
+  int channels_per_stack = 16;
+  double softmax_per_ns = 16, topk_per_ns = 16, reduce_per_ns = 16;
+  double softmax_pJ = 0, topk_pJ = 0, reduce_pJ = 0;
+  double readout_ns = 0, readout_pJ_per_bit = 0;
+};
+
+HostConfig load_host_config(const std::string& name) {
+  using workloads::StrictObject;
+  const std::string path = workloads::resolve_preset(name, "host", "host config");
+  const json j = workloads::read_json_file(path);
+  HostConfig h;
+  h.source_file = path;
+  StrictObject top(j, path);
+  top.allow_docs();
+  top.allow("name");
+  {
+    StrictObject o(top.get("system"), path + ": system");
+    o.allow_docs();
+    h.channels_per_stack = int(o.integer("channels_per_stack", 1, 1024));
+    o.finish();
+  }
+  {
+    StrictObject o(top.get("buffer_die"), path + ": buffer_die");
+    o.allow_docs();
+    h.softmax_per_ns = o.number("softmax_elements_per_ns", 1e-6, 1e9);
+    h.topk_per_ns = o.number("topk_elements_per_ns", 1e-6, 1e9);
+    h.reduce_per_ns = o.number("reduce_elements_per_ns", 1e-6, 1e9);
+    h.softmax_pJ = o.number("softmax_pJ_per_element", 0, 1e9);
+    h.topk_pJ = o.number("topk_pJ_per_element", 0, 1e9);
+    h.reduce_pJ = o.number("reduce_pJ_per_element", 0, 1e9);
+    o.finish();
+  }
+  {
+    StrictObject o(top.get("host"), path + ": host");
+    o.allow_docs();
+    h.readout_ns = o.number("readout_latency_ns", 0, 1e9);
+    h.readout_pJ_per_bit = o.number("readout_pJ_per_bit", 0, 1e9);
+    o.finish();
+  }
+  top.finish();
+  return h;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 1: jobs. A job is one (step, layer, KV head): the row groups of each pass in region
+// coordinates (ids; slice = id % slices, row = id / slices within the pass's region) and the
+// buffer-die work.
+
+enum Phase {
+  kQueryWrite,
+  kSelection,
+  kScoring,
+  kSoftmax,
+  kValuePass,
+  kReadout,
+  kClustering,
+  kPhases
+};
+const char* const kPhaseNames[kPhases] = {"query_write", "selection", "scoring",   "softmax",
+                                          "value_pass",  "readout",   "clustering"};
+
+struct Job {
+  std::vector<uint32_t> meta, scan, attend, value;
+  uint32_t scan_columns = 32;
+  int64_t select_elements = 0, softmax_elements = 0, fetched = 0;
+  int32_t cluster_blocks = 0, cluster_iterations = 0;
+};
+
+struct PolicyRun {
+  std::string name;
+  policy::AccuracyRecord accuracy;
+  std::vector<Job> jobs;  // [step][layer][kv head]
+  std::map<std::pair<int, int>, int64_t> clusters_seen;
+};
+
+// The rows a region needs: data row groups (K or V) and metadata row groups of one KV head.
+struct RegionShape {
+  uint32_t data_groups = 0, staging_first = 0, meta_groups = 0;
+  uint32_t data_rows = 0, meta_rows = 0;
+};
+
+RegionShape region_shape(int64_t tokens, int slices, int rgt, const policy::KmeansParams& km) {
+  RegionShape r;
+  const int64_t blocks = tokens / km.block_tokens;
+  // Token order needs ceil(T/16) groups; cluster order at most ceil(size/16) per cluster (with
+  // alignment) plus a staging block; the larger bound serves both layouts.
+  const int64_t token_groups = (tokens + rgt - 1) / rgt;
+  const int64_t per_block = (km.block_tokens + rgt - 1) / rgt + km.clusters - 1;
+  const int64_t staging = (km.block_tokens + rgt - 1) / rgt;
+  r.staging_first = uint32_t(std::max(token_groups, blocks * per_block));
+  r.data_groups = uint32_t(r.staging_first + staging);
+  // Centroids (one per cluster) or Quest min+max (two per page), 16 per row group.
+  const int64_t items = std::max(blocks * km.clusters, 2 * ((tokens + rgt - 1) / rgt));
+  r.meta_groups = uint32_t((items + rgt - 1) / rgt);
+  r.data_rows = (r.data_groups + uint32_t(slices) - 1) / uint32_t(slices);
+  r.meta_rows = (r.meta_groups + uint32_t(slices) - 1) / uint32_t(slices);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 2: the SystemC simulation of one policy's jobs.
+
+struct SimResult {
+  json j;
+};
+
+class Controller : public sc_module {
+ public:
+  std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<Controller>>> sockets;
+
+  Controller(sc_module_name n, const std::vector<hbm::HbmChannel*>& channels,
+             const MemoryConfig& cfg, const HostConfig& host, const PolicyRun& run,
+             const workloads::TraceShape& shape, int64_t steps, const RegionShape& region,
+             int regions_per_channel)
+      : sc_module(n),
+        ch_(channels),
+        cfg_(cfg),
+        host_(host),
+        run_(run),
+        shape_(shape),
+        steps_(steps),
+        region_(region),
+        regions_per_channel_(regions_per_channel) {
+    slices_ = cfg.org.pseudo_channels * cfg.org.sids * cfg.org.bank_groups;
+    for (size_t c = 0; c < channels.size(); ++c) {
+      sockets.push_back(std::make_unique<tlm_utils::simple_initiator_socket<Controller>>(
+          ("socket_" + std::to_string(c)).c_str()));
+      sockets.back()->bind(channels[c]->socket);
+    }
+    SC_HAS_PROCESS(Controller);
+    for (size_t c = 0; c < channels.size(); ++c)
+      sc_spawn(sc_bind(&Controller::channel_thread, this, int(c)));
+    layer_end_.assign(size_t(steps * shape.layers), 0);
+    phase_.assign(size_t(steps * shape.layers * shape.kv_heads) * kPhases, 0.0);
+  }
+
+  // Per (step, layer): when the layer's slowest head finished (ns).
+  std::vector<double> layer_end_;
+  // Per job and phase: ns.
+  std::vector<double> phase_;
+  double buffer_die_pJ[3] = {0, 0, 0};  // softmax, top-k, reduce
+  double readout_pJ = 0;
+  uint64_t macab_rows = 0, useful_groups = 0;
+  std::vector<uint64_t> slice_groups;  // useful row groups per slice (all channels)
+  std::string error;
+
+ private:
+  // Region of (layer, KV head): its channel and the first rows of its K, V and metadata areas.
+  struct Place {
+    int channel;
+    uint32_t k_row, v_row, m_row;
+  };
+  Place place(int layer, int kv) const {
+    const int idx = layer * shape_.kv_heads + kv;
+    const int channels = int(ch_.size());
+    const uint32_t slot = uint32_t(idx / channels);
+    const uint32_t per = 2 * region_.data_rows + region_.meta_rows;
+    const uint32_t base = slot * per;
+    return {idx % channels, base, base + region_.data_rows, base + 2 * region_.data_rows};
+  }
+
+  void ops_for_rows(const std::vector<uint32_t>& groups, uint32_t base, uint32_t columns,
+                    std::vector<PimOp>* ops, uint32_t mvsb_per_row, uint32_t mvgb_per_row) {
+    // ACTAB lockstep: one round per distinct row index (all slices open the same row).
+    std::vector<uint32_t> rows;
+    rows.reserve(groups.size());
+    for (uint32_t g : groups) rows.push_back(g / uint32_t(slices_));
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());  // groups are sorted
+    for (uint32_t g : groups) ++slice_groups[g % uint32_t(slices_)];
+    useful_groups += groups.size();
+    macab_rows += rows.size();
+    for (uint32_t r : rows) {
+      if (mvgb_per_row) {
+        PimOp m;
+        m.kind = PimOp::Kind::kMoveToBanks;
+        m.columns = mvgb_per_row;
+        ops->push_back(m);
+      }
+      PimOp mac;
+      mac.kind = PimOp::Kind::kMacRows;
+      mac.row_first = base + r;
+      mac.row_count = 1;
+      mac.columns = columns;
+      ops->push_back(mac);
+      if (mvsb_per_row) {
+        PimOp m;
+        m.kind = PimOp::Kind::kMoveToBufferDie;
+        m.columns = mvsb_per_row;
+        ops->push_back(m);
+      }
+    }
+  }
+
+  void run_ops(int c, std::vector<PimOp> ops) {
+    if (!ops.empty()) run_pim_ops(*sockets[size_t(c)], std::move(ops));
+  }
+
+  void buffer_die(double elements, double per_ns, double pJ, int which) {
+    if (elements <= 0) return;
+    buffer_die_pJ[which] += elements * pJ;
+    wait(sc_time(elements / per_ns, SC_NS));
+  }
+
+  void run_job(int c, const Job& j, const Place& p, double* ph) {
+    const uint32_t G = uint32_t(shape_.q_heads / shape_.kv_heads);
+    const uint32_t banks = cfg_.org.banks_per_channel();
+    const uint32_t q_bursts = uint32_t(shape_.head_dim) * 2 / 32;  // FP16 query
+    auto mark = [&] { return sc_time_stamp().to_seconds() * 1e9; };
+    double t = mark();
+    auto lap = [&](Phase phase) {
+      const double now = mark();
+      ph[phase] += now - t;
+      t = now;
+    };
+    // Query into the GEMV buffers of every bank (G queries of the group).
+    {
+      PimOp w;
+      w.kind = PimOp::Kind::kWriteBuffer;
+      w.columns = G * q_bursts;
+      run_ops(c, {w});
+      lap(kQueryWrite);
+    }
+    // Selection: metadata (centroids / page summaries) and key scans, then top-k / ranking.
+    {
+      std::vector<PimOp> ops;
+      ops_for_rows(j.meta, p.m_row, 32, &ops, G * banks / 16, 0);
+      ops_for_rows(j.scan, p.k_row, j.scan_columns, &ops, G * banks, 0);
+      run_ops(c, std::move(ops));
+      buffer_die(double(j.select_elements), host_.topk_per_ns, host_.topk_pJ, 1);
+      lap(kSelection);
+    }
+    // Scores of the attended keys not scanned yet.
+    {
+      std::vector<PimOp> ops;
+      ops_for_rows(j.attend, p.k_row, 32, &ops, G * banks, 0);
+      run_ops(c, std::move(ops));
+      lap(kScoring);
+    }
+    buffer_die(double(j.softmax_elements), host_.softmax_per_ns, host_.softmax_pJ, 0);
+    lap(kSoftmax);
+    // Value pass: probabilities to the banks per row, MACs, partial outputs to the buffer die.
+    {
+      std::vector<PimOp> ops;
+      ops_for_rows(j.value, p.v_row, 32, &ops, 0, G * uint32_t(slices_) * 2);
+      PimOp m;
+      m.kind = PimOp::Kind::kMoveToBufferDie;
+      m.columns = G * banks * 2;
+      ops.push_back(m);
+      run_ops(c, std::move(ops));
+      buffer_die(double(G) * banks * 2 * 16, host_.reduce_per_ns, host_.reduce_pJ, 2);
+      lap(kValuePass);
+    }
+    wait(sc_time(host_.readout_ns, SC_NS));
+    readout_pJ += double(G) * shape_.head_dim * 32 * host_.readout_pJ_per_bit;
+    lap(kReadout);
+    // STARC: cluster the block(s) completed at the previous step, in memory: per iteration the
+    // 4 centroids into the buffers, MACs over the block's staging row groups, similarities out,
+    // argmax and centroid update on the buffer die; then the block rewritten in cluster order.
+    if (j.cluster_blocks) {
+      const uint32_t staging_row = p.k_row + region_.staging_first / uint32_t(slices_);
+      for (int it = 0; it < j.cluster_iterations; ++it) {
+        PimOp w;
+        w.kind = PimOp::Kind::kWriteBuffer;
+        w.columns = 4 * q_bursts;
+        PimOp mac;
+        mac.kind = PimOp::Kind::kMacRows;
+        mac.row_first = staging_row;
+        mac.row_count = 1;
+        mac.columns = 32;
+        PimOp mv;
+        mv.kind = PimOp::Kind::kMoveToBufferDie;
+        mv.columns = 4 * banks;
+        run_ops(c, {w, mac, mv});
+        buffer_die(64.0 * 4 + 64.0 * shape_.head_dim, host_.reduce_per_ns, host_.reduce_pJ, 2);
+      }
+      // Rewrite: K and V of each block, 64 tokens x head_dim x 2 B each, as 32 B bursts through
+      // the normal write path, in the rows the cluster order assigns (the next data rows).
+      const auto& mapper = ch_[size_t(c)]->engine().mapper();
+      uint8_t buf[32] = {};
+      const uint32_t bursts = uint32_t(j.cluster_blocks) * 64u * uint32_t(shape_.head_dim) * 2 / 32;
+      for (uint32_t kv = 0; kv < 2; ++kv)
+        for (uint32_t b = 0; b < bursts; ++b) {
+          hbm::DramAddress a;
+          const uint32_t s = (b / cfg_.org.columns) % uint32_t(slices_);
+          a.bg = s % cfg_.org.bank_groups;
+          a.sid = (s / cfg_.org.bank_groups) % cfg_.org.sids;
+          a.pc = s / (cfg_.org.bank_groups * cfg_.org.sids);
+          a.bank = (b / (cfg_.org.columns * uint32_t(slices_))) % cfg_.org.banks_per_group;
+          a.row = (kv ? p.v_row : p.k_row) + region_.staging_first / uint32_t(slices_);
+          a.column = b % cfg_.org.columns;
+          blocking_burst(*sockets[size_t(c)], mapper, a, buf, true);
+        }
+      lap(kClustering);
+    }
+  }
+
+  void channel_thread(int c) {
+    try {
+      for (int64_t s = 0; s < steps_; ++s)
+        for (int l = 0; l < shape_.layers; ++l) {
+          for (int g = 0; g < shape_.kv_heads; ++g) {
+            const Place p = place(l, g);
+            if (p.channel != c) continue;
+            const size_t ji =
+                (size_t(s) * size_t(shape_.layers) + size_t(l)) * size_t(shape_.kv_heads) +
+                size_t(g);
+            run_job(c, run_.jobs[ji], p, &phase_[ji * kPhases]);
+          }
+          barrier(s, l);
+        }
+    } catch (const std::exception& e) {
+      if (error.empty()) error = e.what();
+      barrier_broken_ = true;
+      done_ev_.notify(SC_ZERO_TIME);
+    }
+  }
+
+  void barrier(int64_t s, int l) {
+    if (barrier_broken_) throw std::runtime_error("aborted");
+    if (++arrived_ == int(ch_.size())) {
+      arrived_ = 0;
+      layer_end_[size_t(s) * size_t(shape_.layers) + size_t(l)] =
+          sc_time_stamp().to_seconds() * 1e9;
+      done_ev_.notify(SC_ZERO_TIME);
+      wait(done_ev_);
+    } else {
+      wait(done_ev_);
+    }
+    if (barrier_broken_) throw std::runtime_error("aborted");
+  }
+
+  std::vector<hbm::HbmChannel*> ch_;
+  const MemoryConfig& cfg_;
+  const HostConfig& host_;
+  const PolicyRun& run_;
+  workloads::TraceShape shape_;
+  int64_t steps_;
+  RegionShape region_;
+  int regions_per_channel_;
+  int slices_ = 16;
+  int arrived_ = 0;
+  bool barrier_broken_ = false;
+  sc_event done_ev_;
+
+ public:
+  void init_slices() { slice_groups.assign(size_t(slices_), 0); }
+};
+
+double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) / 1024.0;
+}
+
+// Runs f in a forked child (SystemC elaborates once per process) and returns its JSON.
+json in_child(const std::function<json()>& f) {
+  std::fflush(nullptr);
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork() failed");
+  if (pid == 0) {
+    close(fds[0]);
+    std::string out;
+    int code = 0;
+    try {
+      out = f().dump();
+    } catch (const std::exception& e) {
+      out = json{{"error", e.what()}}.dump();
+      code = 1;
+    }
+    size_t off = 0;
+    while (off < out.size()) {
+      const ssize_t w = write(fds[1], out.data() + off, out.size() - off);
+      if (w <= 0) break;
+      off += size_t(w);
+    }
+    close(fds[1]);
+    _exit(code);
+  }
+  close(fds[1]);
+  std::string s;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) s.append(buf, size_t(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  json j = json::parse(s.empty() ? std::string("{\"error\":\"the simulation process died\"}") : s);
+  if (j.contains("error")) throw std::runtime_error(j["error"].get<std::string>());
+  return j;
+}
+
+json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& host,
+              const workloads::TraceShape& shape, int64_t steps, const RegionShape& region,
+              int channels, int regions_per_channel) {
+  const auto w0 = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<hbm::HbmChannel>> chans;
+  std::vector<std::unique_ptr<hbm::StatsObserver>> stats;
+  std::vector<std::unique_ptr<hbm::EnergyObserver>> energy;
+  std::vector<hbm::HbmChannel*> raw;
+  for (int c = 0; c < channels; ++c) {
+    chans.push_back(
+        std::make_unique<hbm::HbmChannel>(("channel_" + std::to_string(c)).c_str(), cfg));
+    stats.push_back(std::make_unique<hbm::StatsObserver>(cfg));
+    energy.push_back(std::make_unique<hbm::EnergyObserver>(cfg));
+    chans.back()->add_observer(stats.back().get());
+    chans.back()->add_observer(energy.back().get());
+    raw.push_back(chans.back().get());
+  }
+  Controller ctl("controller", raw, cfg, host, run, shape, steps, region, regions_per_channel);
+  ctl.init_slices();
+  sc_start();
+  if (!ctl.error.empty()) throw std::runtime_error(ctl.error);
+  const double end_ns = sc_time_stamp().to_seconds() * 1e9;
+  hbm::EnergyBreakdown e;
+  json commands = json::object();
+  uint64_t hits = 0, accesses = 0, bank_bytes = 0, total_cmds = 0;
+  std::vector<double> bank_busy;
+  for (int c = 0; c < channels; ++c) {
+    chans[size_t(c)]->finish();
+    const uint64_t end_cycle = chans[size_t(c)]->cycle_of(sc_time_stamp());
+    energy[size_t(c)]->on_finish(end_cycle);
+    stats[size_t(c)]->on_finish(end_cycle);
+    const auto& pj = energy[size_t(c)]->pJ();
+    e.act_pre += pj.act_pre;
+    e.cell_rw += pj.cell_rw;
+    e.on_die += pj.on_die;
+    e.tsv += pj.tsv;
+    e.interposer += pj.interposer;
+    e.pim_mac += pj.pim_mac;
+    e.refresh += pj.refresh;
+    e.background += pj.background;
+    const auto& st = *stats[size_t(c)];
+    const json cj = st.commands_json();
+    for (auto it = cj.begin(); it != cj.end(); ++it)
+      commands[it.key()] = commands.value(it.key(), uint64_t(0)) + it.value().get<uint64_t>();
+    hits += st.row_hits;
+    accesses += st.row_hits + st.row_misses + st.row_conflicts;
+    bank_bytes += st.pim_bank_bytes;
+    total_cmds += st.total_commands();
+    for (uint64_t b : st.bank_column_cycles) bank_busy.push_back(double(b) * cfg.timing.tCK_ns);
+  }
+  const int L = shape.layers, KV = shape.kv_heads;
+  // Per step: latency = the sum over layers of the slowest head; phases of that head.
+  double phases[kPhases] = {};
+  double prev = 0;
+  for (int64_t s = 0; s < steps; ++s)
+    for (int l = 0; l < L; ++l) {
+      size_t worst = 0;
+      double worst_t = -1;
+      for (int g = 0; g < KV; ++g) {
+        const size_t ji = (size_t(s) * size_t(L) + size_t(l)) * size_t(KV) + size_t(g);
+        double tot = 0;
+        for (int p = 0; p < kPhases; ++p) tot += ctl.phase_[ji * kPhases + size_t(p)];
+        if (tot > worst_t) worst_t = tot, worst = ji;
+      }
+      for (int p = 0; p < kPhases; ++p) phases[p] += ctl.phase_[worst * kPhases + size_t(p)];
+      prev = ctl.layer_end_[size_t(s) * size_t(L) + size_t(l)];
+    }
+  (void)prev;
+  json lat = json::object();
+  double lat_total = 0;
+  for (int p = 0; p < kPhases; ++p) {
+    lat[kPhaseNames[p]] = phases[p] / double(steps);
+    lat_total += phases[p] / double(steps);
+  }
+  lat["total"] = end_ns / double(steps);
+  lat["sum_of_phases"] = lat_total;
+  json en = json::object();
+  const double per = 1.0 / double(steps);
+  en["act_pre"] = e.act_pre * per;
+  en["cell_rw"] = e.cell_rw * per;
+  en["pim_mac"] = e.pim_mac * per;
+  en["on_die"] = e.on_die * per;
+  en["tsv"] = e.tsv * per;
+  en["interposer"] = e.interposer * per;
+  en["refresh"] = e.refresh * per;
+  en["background"] = e.background * per;
+  en["buffer_die_softmax"] = ctl.buffer_die_pJ[0] * per;
+  en["buffer_die_topk"] = ctl.buffer_die_pJ[1] * per;
+  en["buffer_die_reduce"] = ctl.buffer_die_pJ[2] * per;
+  en["host_readout"] = ctl.readout_pJ * per;
+  double etot = 0;
+  for (auto& [k, v] : en.items()) etot += v.get<double>();
+  en["total"] = etot;
+  double busy_max = 0, busy_sum = 0;
+  for (double b : bank_busy) busy_max = std::max(busy_max, b), busy_sum += b;
+  const double busy_mean = bank_busy.empty() ? 0 : busy_sum / double(bank_busy.size());
+  double sg_max = 0, sg_sum = 0;
+  for (uint64_t v : ctl.slice_groups) sg_max = std::max(sg_max, double(v)), sg_sum += double(v);
+  const double sg_mean = ctl.slice_groups.empty() ? 0 : sg_sum / double(ctl.slice_groups.size());
+  // Internal bandwidth: bytes the MACABs read in the banks over the run, against every bank of
+  // every channel reading 32 B per tCCDAB.
+  const double peak_GBps = double(channels) * cfg.org.banks_per_channel() *
+                           cfg.org.bytes_per_column / (cfg.timing.CCDAB * cfg.timing.tCK_ns);
+  const double achieved_GBps = end_ns > 0 ? double(bank_bytes) / end_ns : 0;
+  json r;
+  r["latency_ns"] = lat;
+  r["energy_pJ"] = en;
+  r["commands"] = commands;
+  r["commands_per_step"] = double(total_cmds) / double(steps);
+  r["row_hit_rate"] = accesses ? double(hits) / double(accesses) : 0.0;
+  r["macab_rounds_per_step"] = double(ctl.macab_rows) / double(steps);
+  r["useful_row_groups_per_step"] = double(ctl.useful_groups) / double(steps);
+  r["bank_busy_ns_max"] = busy_max;
+  r["bank_busy_ns_mean"] = busy_mean;
+  r["bank_imbalance"] = sg_mean > 0 ? sg_max / sg_mean : 1.0;
+  r["bank_busy_imbalance"] = busy_mean > 0 ? busy_max / busy_mean : 1.0;
+  r["internal_bw_GBps"] = achieved_GBps;
+  r["internal_bw_peak_GBps"] = peak_GBps;
+  r["internal_bw_utilization"] = peak_GBps > 0 ? achieved_GBps / peak_GBps : 0.0;
+  r["simulated_ns"] = end_ns;
+  r["sim_wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  r["sim_peak_rss_MB"] = peak_rss_mb();
+  return r;
+}
+
+}  // namespace
+
+json run_decode(const DecodeOptions& opt) {
+  const auto w0 = std::chrono::steady_clock::now();
+  // --- Check everything before any work.
+  if (opt.numerics != "fp32")
+    throw ConfigError("--numerics " + opt.numerics +
+                      ": only fp32 is implemented in the decode simulation so far (fp16 "
+                      "numerics run in `sparsepim gemv`)");
+  if (opt.pim_alu != "model")
+    throw ConfigError("--pim-alu " + opt.pim_alu +
+                      ": the RTL ALU runs in `sparsepim gemv`; the decode simulation times "
+                      "passes without functional data so far");
+  if (opt.units != "fast")
+    throw ConfigError("--units " + opt.units + ": only fast units exist so far");
+  if (opt.stacks < 1) throw ConfigError("--stacks must be at least 1");
+  if (opt.budget < 1) throw ConfigError("--budget must be at least 1 token");
+  if (opt.policies.empty()) throw ConfigError("--policy: give at least one policy");
+  const MemoryConfig cfg = hbm::load_memory_config(opt.memory, opt.memory_sets);
+  if (cfg.pim.scope != hbm::PimScope::kChannel || cfg.pim.banks_per_unit != 1)
+    throw ConfigError("memory '" + cfg.name +
+                      "': the decode simulation needs AttAcc-style PIM (one unit per bank, "
+                      "channel scope), e.g. attacc-hbm3-pim");
+  const HostConfig host = load_host_config(opt.host_config);
+  const policy::PolicyParams params = policy::load_policy_params(opt.params, opt.policy_sets);
+  std::unique_ptr<workloads::DecodeSource> src;
+  std::unique_ptr<workloads::ModelPreset> preset;
+  if (!opt.trace.empty()) {
+    src = std::make_unique<workloads::TraceSource>(opt.trace, opt.steps);
+    preset = std::make_unique<workloads::ModelPreset>(workloads::load_model_preset(opt.model));
+    const auto sh = src->shape();
+    if (sh.layers != preset->layers || sh.q_heads != preset->q_heads ||
+        sh.kv_heads != preset->kv_heads || sh.head_dim != preset->head_dim)
+      throw ConfigError("--trace: its shape (" + std::to_string(sh.layers) + " layers, " +
+                        std::to_string(sh.q_heads) + "/" + std::to_string(sh.kv_heads) +
+                        " heads, dim " + std::to_string(sh.head_dim) + ") disagrees with --model " +
+                        preset->name);
+  } else {
+    preset = std::make_unique<workloads::ModelPreset>(workloads::load_model_preset(opt.model));
+    workloads::check_workload_size(*preset, opt.context, opt.steps);
+    src = std::make_unique<workloads::SyntheticSource>(
+        *preset, workloads::load_synthetic_params("synthetic"), opt.seed, opt.context, opt.steps);
+  }
+  const workloads::TraceShape shape = src->shape();
+  const int64_t first = src->first_step(), steps = shape.tokens - first;
+  if (opt.budget >= first + 1)
+    throw ConfigError("--budget " + std::to_string(opt.budget) + " is not below the context (" +
+                      std::to_string(first + 1) + " tokens at the first step): use --policy dense");
+  if (shape.head_dim * 2 != int(cfg.org.banks_per_group * 64))
+    throw ConfigError("the AttAcc layout splits a " + std::to_string(cfg.org.banks_per_group * 32) +
+                      "-dim key over the banks of a bank group; head_dim " +
+                      std::to_string(shape.head_dim) + " does not fit it");
+  const int slices = int(cfg.org.pseudo_channels * cfg.org.sids * cfg.org.bank_groups);
+  const int rgt = params.row_group_tokens;
+  const RegionShape region = region_shape(shape.tokens, slices, rgt, params.starc.kmeans);
+  const int channels = opt.stacks * host.channels_per_stack;
+  const int regions = shape.layers * shape.kv_heads;
+  const int per_channel = (regions + channels - 1) / channels;
+  const uint64_t rows_needed =
+      uint64_t(per_channel) * (2 * uint64_t(region.data_rows) + region.meta_rows);
+  if (rows_needed > cfg.org.rows)
+    throw ConfigError("the KV cache does not fit: " + std::to_string(per_channel) +
+                      " KV heads per channel x " +
+                      std::to_string(2 * region.data_rows + region.meta_rows) +
+                      " rows = " + std::to_string(rows_needed) + " rows, but a bank has " +
+                      std::to_string(cfg.org.rows) + " (add --stacks or shorten --context)");
+
+  // --- Phase 1: selections, accuracy and jobs.
+  std::vector<PolicyRun> runs(opt.policies.size());
+  const size_t jobs_per_policy = size_t(steps) * size_t(shape.layers) * size_t(shape.kv_heads);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    runs[i].name = opt.policies[i];
+    runs[i].jobs.resize(jobs_per_policy);
+  }
+  policy::AccuracyOptions ao;
+  ao.policies = opt.policies;
+  ao.budgets = {opt.budget};
+  ao.params = params;
+  ao.model = {shape.layers, shape.q_heads, shape.kv_heads, shape.head_dim,
+              preset->profile.tidal_reselection_layer};
+  const int G = shape.q_heads / shape.kv_heads, d = shape.head_dim;
+  std::vector<uint32_t> groups;
+  auto to_groups = [&](const std::vector<uint32_t>& pos, const policy::ClusterStore* store,
+                       std::vector<uint32_t>* out) {
+    out->clear();
+    for (uint32_t p : pos) {
+      if (!store) {
+        out->push_back(p / uint32_t(rgt));
+        continue;
+      }
+      const int64_t slot = store->slot(p);
+      if (slot >= policy::kStagingSlotBase)
+        out->push_back(region.staging_first +
+                       uint32_t((int64_t(p) - store->clustered_tokens()) / rgt));
+      else
+        out->push_back(uint32_t(slot / rgt));
+    }
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+  };
+  ao.on_selection = [&](size_t ci, const policy::Policy& pol, const policy::StepInput& in,
+                        const policy::Selection& sel, policy::KvCache& cache) {
+    PolicyRun& run = runs[ci];
+    const size_t ji = (size_t(in.position - first) * size_t(shape.layers) + size_t(in.layer)) *
+                          size_t(shape.kv_heads) +
+                      size_t(in.kv_head);
+    Job& j = run.jobs[ji];
+    const policy::ClusterStore* store =
+        pol.cluster_layout()
+            ? &cache.clusters(params.starc.kmeans, rgt, params.starc.aligned_layout)
+            : nullptr;
+    const auto& w = sel.work;
+    to_groups(w.scanned, store, &j.scan);
+    to_groups(w.fetched, store, &j.value);
+    std::set_difference(j.value.begin(), j.value.end(), j.scan.begin(), j.scan.end(),
+                        std::back_inserter(j.attend));
+    j.scan_columns = w.key_channels >= d || w.key_channels == 0
+                         ? 32u
+                         : uint32_t(std::max(1, (32 * w.key_channels + d - 1) / d));
+    const int64_t meta_items = pol.name() == "quest" ? 2 * w.metadata_items : w.metadata_items;
+    const int64_t mg = (meta_items + rgt - 1) / rgt;
+    for (int64_t g = 0; g < mg; ++g) j.meta.push_back(uint32_t(g));
+    j.fetched = int64_t(w.fetched.size());
+    if (!sel.dense) j.select_elements = int64_t(G) * (int64_t(w.scanned.size()) + w.metadata_items);
+    for (const auto& p : sel.positions) j.softmax_elements += int64_t(p.size());
+    // Clustering of blocks completed since this KV head's last step.
+    if (store) {
+      int64_t& seen = run.clusters_seen[{in.layer, in.kv_head}];
+      const int64_t now = store->clusters();
+      if (seen > 0 && now > seen) {
+        const int k = store->clusters_per_block();
+        j.cluster_blocks = int32_t((now - seen) / k);
+        for (int64_t b = seen / k; b < now / k; ++b)
+          j.cluster_iterations += store->iterations()[size_t(b)];
+      }
+      seen = now;
+    }
+  };
+  if (opt.progress) ao.progress = [&](double f) { opt.progress("selection and accuracy", f); };
+  const auto recs = policy::evaluate_accuracy(*src, ao);
+  for (size_t i = 0; i < runs.size(); ++i) runs[i].accuracy = recs[i];
+  const double phase1_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+
+  // --- Phase 2: timing, one SystemC simulation per policy.
+  json out;
+  out["config"] = {{"model", preset->name},
+                   {"context", first},
+                   {"steps", steps},
+                   {"budget", opt.budget},
+                   {"memory", cfg.name},
+                   {"stacks", opt.stacks},
+                   {"channels", channels},
+                   {"seed", opt.seed},
+                   {"trace", opt.trace.empty() ? json(nullptr) : json(opt.trace)},
+                   {"numerics", opt.numerics},
+                   {"pim_alu", opt.pim_alu},
+                   {"units", opt.units},
+                   {"policy_params", params.source_file},
+                   {"host_config", host.source_file},
+                   {"row_activation", "ACTAB lockstep: one all-bank row per distinct row index"}};
+  json pols = json::array();
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (opt.progress) opt.progress("timing " + runs[i].name, double(i) / double(runs.size()));
+    json r = in_child(
+        [&] { return simulate(runs[i], cfg, host, shape, steps, region, channels, per_channel); });
+    const auto& a = runs[i].accuracy.overall;
+    r["policy"] = runs[i].name;
+    r["recall"] = a.recall;
+    r["topk_overlap"] = a.topk_overlap;
+    r["rel_l2_error"] = a.rel_l2_error;
+    r["cosine"] = a.cosine;
+    r["row_groups_per_step"] = a.row_groups_per_step;
+    r["tokens_fetched_per_step"] = a.tokens_fetched_per_step;
+    r["keys_scored_per_step"] = a.keys_scored_per_step;
+    pols.push_back(std::move(r));
+  }
+  if (opt.progress) opt.progress("done", 1.0);
+  out["policies"] = std::move(pols);
+  out["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  out["selection_wall_s"] = phase1_s;
+  out["peak_rss_MB"] = peak_rss_mb();
+  return out;
+}
+
+}  // namespace sparsepim::host

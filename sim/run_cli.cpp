@@ -1,0 +1,184 @@
+// `sparsepim run` and the default job: decode steps through the PIM system under each policy; a
+// comparison table, summary.json and summary.csv.
+#include "run_cli.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "common/errors.h"
+#include "host/decode_sim.h"
+#include "models/policy/policy.h"
+
+namespace sparsepim {
+
+using nlohmann::json;
+
+struct RunCommand {
+  CLI::App* app = nullptr;
+  host::DecodeOptions o;
+  std::string policies = "dense,topk,sparq,quest,starc,tidal,lfps,starc+tidal,starc+lfps";
+  std::string out_dir = "results";
+  bool json_out = false;
+  std::string vcd, vcd_window, replay;
+};
+
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string fmt(double v, int prec) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(prec) << v;
+  return os.str();
+}
+
+void print_table(const json& s) {
+  const auto& c = s["config"];
+  std::cout << "sparsepim run: " << c["model"].get<std::string>() << ", context " << c["context"]
+            << ", " << c["steps"] << " steps, budget " << c["budget"] << ", "
+            << c["memory"].get<std::string>() << " x " << c["stacks"] << " stack(s), "
+            << c["channels"] << " channels\n\n";
+  std::cout << std::left << std::setw(13) << "policy" << std::right << std::setw(12) << "latency_us"
+            << std::setw(9) << "vs dense" << std::setw(12) << "energy_uJ" << std::setw(9)
+            << "vs dense" << std::setw(9) << "recall" << std::setw(9) << "rel-L2" << std::setw(11)
+            << "rowgrp/st" << std::setw(9) << "imbal" << std::setw(8) << "bw-util"
+            << "\n";
+  double dl = 0, de = 0;
+  for (const auto& p : s["policies"])
+    if (p["policy"] == "dense") {
+      dl = p["latency_ns"]["total"];
+      de = p["energy_pJ"]["total"];
+    }
+  for (const auto& p : s["policies"]) {
+    const double l = p["latency_ns"]["total"], e = p["energy_pJ"]["total"];
+    std::cout << std::left << std::setw(13) << p["policy"].get<std::string>() << std::right
+              << std::setw(12) << fmt(l / 1e3, 2) << std::setw(9)
+              << (dl > 0 ? fmt(100.0 * (l / dl - 1), 0) + "%" : "-") << std::setw(12)
+              << fmt(e / 1e6, 2) << std::setw(9)
+              << (de > 0 ? fmt(100.0 * (e / de - 1), 0) + "%" : "-") << std::setw(9)
+              << fmt(p["recall"], 4) << std::setw(9) << fmt(p["rel_l2_error"], 4) << std::setw(11)
+              << fmt(p["row_groups_per_step"], 0) << std::setw(9) << fmt(p["bank_imbalance"], 2)
+              << std::setw(8) << fmt(p["internal_bw_utilization"], 3) << "\n";
+  }
+  std::cout << "\nlatency and energy per decoded token (all layers); recall and row groups per "
+               "KV head and layer\n";
+}
+
+void write_outputs(const json& s, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(dir + "/summary.json");
+    f << s.dump(2) << "\n";
+    if (!f) throw ConfigError("cannot write " + dir + "/summary.json");
+  }
+  // One row per policy; every scalar and every latency/energy entry as its own column.
+  std::vector<std::string> cols;
+  const auto& first = s["policies"][0];
+  for (auto& [k, v] : first.items()) {
+    if (v.is_object()) {
+      if (k == "commands") continue;
+      for (auto& [k2, v2] : v.items()) cols.push_back(k + "." + k2);
+    } else {
+      cols.push_back(k);
+    }
+  }
+  std::ofstream f(dir + "/summary.csv");
+  for (size_t i = 0; i < cols.size(); ++i) f << (i ? "," : "") << cols[i];
+  f << "\n";
+  for (const auto& p : s["policies"]) {
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const auto dot = cols[i].find('.');
+      const json& v = dot == std::string::npos ? p[cols[i]]
+                                               : p[cols[i].substr(0, dot)][cols[i].substr(dot + 1)];
+      f << (i ? "," : "") << (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    f << "\n";
+  }
+  if (!f) throw ConfigError("cannot write " + dir + "/summary.csv");
+}
+
+int run(RunCommand& c) {
+  if (!c.replay.empty())
+    throw ConfigError("--replay: not implemented yet in the decode simulation (issue 7 open)");
+  if (!c.vcd.empty() || !c.vcd_window.empty())
+    throw ConfigError(
+        "--vcd: not implemented yet for the decode simulation (issue 7 open); "
+        "`sparsepim gemv --vcd` shows the PIM passes");
+  c.o.policies = split(c.policies);
+  for (const auto& p : c.o.policies) {
+    const auto& known = policy::policy_names();
+    if (std::find(known.begin(), known.end(), p) == known.end())
+      throw ConfigError("--policy: unknown policy '" + p + "'");
+  }
+  const bool tty = !c.json_out && isatty(STDERR_FILENO);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (tty)
+    c.o.progress = [t0](const std::string& what, double f) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, "\r[%-30s] %3.0f%% %5.0f s  %-28s",
+                   std::string(size_t(f * 30), '#').c_str(), f * 100, s, what.c_str());
+      std::fflush(stderr);
+    };
+  const json s = host::run_decode(c.o);
+  if (tty) std::fprintf(stderr, "\n");
+  write_outputs(s, c.out_dir);
+  if (c.json_out) {
+    std::cout << s.dump(2) << "\n";
+  } else {
+    print_table(s);
+    std::cout << "\nwrote " << c.out_dir << "/summary.json and " << c.out_dir
+              << "/summary.csv (wall " << fmt(s["wall_s"], 1) << " s)\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+RunCommand* add_run_command(CLI::App& app) {
+  static RunCommand c;
+  c.app = app.add_subcommand("run", "Decode steps through the PIM system under each policy");
+  auto* a = c.app;
+  a->add_option("--model", c.o.model, "model preset")->capture_default_str();
+  a->add_option("--context", c.o.context, "prompt tokens")->capture_default_str();
+  a->add_option("--budget", c.o.budget, "tokens per query head")->capture_default_str();
+  a->add_option("--policy", c.policies, "policies, comma-separated")->capture_default_str();
+  a->add_option("--steps", c.o.steps, "decode steps")->capture_default_str();
+  a->add_option("--memory", c.o.memory, "memory preset")->capture_default_str();
+  a->add_option("--set", c.o.memory_sets, "override a memory config value: section.key=value");
+  a->add_option("--stacks", c.o.stacks, "HBM-PIM stacks")->capture_default_str();
+  a->add_option("--seed", c.o.seed, "generator seed")->capture_default_str();
+  a->add_option("--trace", c.o.trace, "real Q/K/V trace directory (with --model of its shape)");
+  a->add_option("--replay", c.replay, "a per-step token-count table (STARC artifact)");
+  a->add_option("--numerics", c.o.numerics, "fp32 | fp16")->capture_default_str();
+  a->add_option("--pim-alu", c.o.pim_alu, "model | rtl")->capture_default_str();
+  a->add_option("--units", c.o.units, "fast | clocked")->capture_default_str();
+  a->add_option("--vcd", c.vcd, "waveforms");
+  a->add_option("--vcd-window", c.vcd_window, "START:END ns");
+  a->add_option("--params", c.o.params, "policy parameters")->capture_default_str();
+  a->add_option("--policy-set", c.o.policy_sets, "override a policy parameter");
+  a->add_option("--host", c.o.host_config, "host and buffer-die config")->capture_default_str();
+  a->add_option("--out", c.out_dir, "output directory")->capture_default_str();
+  a->add_flag("--json", c.json_out, "print summary.json instead of the table");
+  return &c;
+}
+
+int run_run_command(RunCommand* c) {
+  if (!c->app->parsed()) return -1;
+  return run(*c);
+}
+
+}  // namespace sparsepim
