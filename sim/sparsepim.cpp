@@ -18,6 +18,7 @@
 #include "traffic.h"
 #include "accuracy_cli.h"
 #include "run_cli.h"
+#include "units_cli.h"
 #include "workload_cli.h"
 
 using nlohmann::json;
@@ -185,12 +186,14 @@ int main(int argc, char** argv) {
   sparsepim::WorkloadCommands* workload_cmds = sparsepim::add_workload_commands(app);
   sparsepim::AccuracyCommand* accuracy_cmd = sparsepim::add_accuracy_command(app);
   sparsepim::RunCommand* run_cmd = sparsepim::add_run_command(app);
+  sparsepim::UnitsCommand* units_cmd = sparsepim::add_units_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (const int code = sparsepim::run_workload_commands(workload_cmds); code >= 0) return code;
     if (const int code = sparsepim::run_accuracy_command(accuracy_cmd); code >= 0) return code;
     if (const int code = sparsepim::run_run_command(run_cmd); code >= 0) return code;
+    if (const int code = sparsepim::run_units_command(units_cmd); code >= 0) return code;
     if (traffic->parsed()) {
       if (no_stats) t.stats = t.energy = false;
       std::cout << sparsepim::run_traffic(t).dump(2) << "\n";

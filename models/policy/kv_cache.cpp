@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "models/policy/kmeans_hw.h"
 #include "workloads/attention.h"
 
 namespace sparsepim::policy {
@@ -20,9 +21,13 @@ void ClusterStore::extend(const float* keys, int64_t n) {
     const int64_t first = blocks_ * bt;
     const int64_t c0 = int64_t(sizes_.size());
     centroids_.resize(size_t(c0 + k) * size_t(d_));
-    iterations_.push_back(
-        uint8_t(kmeans_block(keys + first * d_, bt, d_, km_, &scratch_, labels.data(),
-                             &centroids_[size_t(c0) * size_t(d_)], sizes.data())));
+    float* cen = &centroids_[size_t(c0) * size_t(d_)];
+    iterations_.push_back(uint8_t(
+        km_.hardware_arithmetic
+            ? hw::kmeans_block_float_io(keys + first * d_, bt, d_, km_, labels.data(), cen,
+                                        sizes.data())
+            : kmeans_block(keys + first * d_, bt, d_, km_, &scratch_, labels.data(), cen,
+                           sizes.data())));
     cluster_of_.resize(size_t(first + bt));
     slot_of_.resize(size_t(first + bt));
     // Storage: cluster by cluster, each cluster's tokens in position order; with alignment

@@ -52,6 +52,11 @@ PolicyParams load_policy_params(const std::string& name_or_path,
     p.starc.kmeans.clusters = int(o.integer("clusters", 1, 255));
     p.starc.kmeans.max_iterations = int(o.integer("max_iterations", 1, 1000));
     p.starc.kmeans.tolerance = o.number("tolerance", 0.0, 10.0);
+    const std::string arithmetic = o.str("arithmetic");
+    if (arithmetic != "float" && arithmetic != "hardware")
+      throw ConfigError(path + ": starc.arithmetic: expected float or hardware, got '" +
+                        arithmetic + "'");
+    p.starc.kmeans.hardware_arithmetic = arithmetic == "hardware";
     p.starc.aligned_layout = o.boolean("aligned_layout");
     const std::string score = o.str("cluster_score");
     if (score != "centroid" && score != "oracle_max")

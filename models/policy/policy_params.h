@@ -13,6 +13,9 @@ struct KmeansParams {
   int clusters = 4;         // clusters per block
   int max_iterations = 16;  // Lloyd iterations at most
   double tolerance = 1e-4;  // stop when no centroid moves this far (L2, normalised-key units)
+  // false: FP32 arithmetic (kmeans.h); true: the cluster-mapping unit's integer arithmetic on
+  // FP16 keys (kmeans_hw.h), bit-exact with models/cmu.
+  bool hardware_arithmetic = false;
 };
 
 struct TopkParams {
