@@ -143,6 +143,13 @@ int run(RunCommand& c) {
     std::cout << "\nwrote " << c.out_dir << "/summary.json and " << c.out_dir
               << "/summary.csv (wall " << fmt(s["wall_s"], 1) << " s)\n";
   }
+  for (const auto& p : s["policies"])
+    if (p.value("timing_violations", uint64_t(0)) > 0) {
+      std::cerr << "sparsepim: timing violation: " << p["timing_violations"]
+                << " commands of policy " << p["policy"].get<std::string>()
+                << " broke a timing rule (independent checker)\n";
+      return 3;
+    }
   return 0;
 }
 
@@ -173,6 +180,8 @@ RunCommand* add_run_command(CLI::App& app) {
   a->add_option("--host", c.o.host_config, "host and buffer-die config")->capture_default_str();
   a->add_option("--out", c.out_dir, "output directory")->capture_default_str();
   a->add_flag("--json", c.json_out, "print summary.json instead of the table");
+  a->add_flag("--check-timing", c.o.check_timing,
+              "run the independent timing checker on every channel (timing_violations)");
   return &c;
 }
 

@@ -18,6 +18,7 @@
 #include "hbm/hbm_channel.h"
 #include "hbm/memory_config.h"
 #include "hbm/stats.h"
+#include "hbm/timing_checker.h"
 #include "host/gemv_common.h"
 #include "models/policy/accuracy.h"
 #include "models/policy/kv_cache.h"
@@ -434,11 +435,12 @@ json in_child(const std::function<json()>& f) {
 
 json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& host,
               const workloads::TraceShape& shape, int64_t steps, const RegionShape& region,
-              int channels, int regions_per_channel) {
+              int channels, int regions_per_channel, bool check_timing) {
   const auto w0 = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<hbm::HbmChannel>> chans;
   std::vector<std::unique_ptr<hbm::StatsObserver>> stats;
   std::vector<std::unique_ptr<hbm::EnergyObserver>> energy;
+  std::vector<std::unique_ptr<hbm::TimingChecker>> checkers;
   std::vector<hbm::HbmChannel*> raw;
   for (int c = 0; c < channels; ++c) {
     chans.push_back(
@@ -447,6 +449,10 @@ json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& h
     energy.push_back(std::make_unique<hbm::EnergyObserver>(cfg));
     chans.back()->add_observer(stats.back().get());
     chans.back()->add_observer(energy.back().get());
+    if (check_timing) {
+      checkers.push_back(std::make_unique<hbm::TimingChecker>(cfg));
+      chans.back()->add_observer(checkers.back().get());
+    }
     raw.push_back(chans.back().get());
   }
   Controller ctl("controller", raw, cfg, host, run, shape, steps, region, regions_per_channel);
@@ -552,6 +558,11 @@ json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& h
   r["internal_bw_peak_GBps"] = peak_GBps;
   r["internal_bw_utilization"] = peak_GBps > 0 ? achieved_GBps / peak_GBps : 0.0;
   r["simulated_ns"] = end_ns;
+  if (check_timing) {
+    uint64_t v = 0;
+    for (const auto& ck : checkers) v += ck->violations();
+    r["timing_violations"] = v;
+  }
   r["sim_wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
   r["sim_peak_rss_MB"] = peak_rss_mb();
   return r;
@@ -721,8 +732,10 @@ json run_decode(const DecodeOptions& opt) {
   json pols = json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
     if (opt.progress) opt.progress("timing " + runs[i].name, double(i) / double(runs.size()));
-    json r = in_child(
-        [&] { return simulate(runs[i], cfg, host, shape, steps, region, channels, per_channel); });
+    json r = in_child([&] {
+      return simulate(runs[i], cfg, host, shape, steps, region, channels, per_channel,
+                      opt.check_timing);
+    });
     const auto& a = runs[i].accuracy.overall;
     r["policy"] = runs[i].name;
     r["recall"] = a.recall;

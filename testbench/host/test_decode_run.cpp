@@ -1,0 +1,130 @@
+// `sparsepim run` (the decode simulation) as a user runs it: command counts against a hand
+// computation of the AttAcc dataflow, the independent timing checker on full decode steps,
+// determinism, and bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using sparsepim::testing::run_cli;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("sparsepim_run_" + name);
+  fs::remove_all(p);
+  return p;
+}
+
+json run_json(const std::string& args, const fs::path& out) {
+  const auto r = run_cli("run " + args + " --json --out " + out.string());
+  EXPECT_EQ(r.code, 0) << r.out;
+  const auto start = r.out.find('{');
+  return json::parse(r.out.substr(start));
+}
+
+// Drops what depends on the machine (wall time, memory).
+json stable(json s) {
+  for (const char* k : {"wall_s", "selection_wall_s", "peak_rss_MB"}) s.erase(k);
+  for (auto& p : s["policies"])
+    for (const char* k : {"sim_wall_s", "sim_peak_rss_MB"}) p.erase(k);
+  return s;
+}
+
+}  // namespace
+
+TEST(DecodeRun, DenseCommandsMatchTheDataflowByHand) {
+  // Llama-3.1-8B shapes (32 layers, 8 KV heads of 4 query heads, d = 128), 512-token prompt,
+  // 2 steps: the caches hold 513 and 514 tokens = 33 row groups of 16 = 3 row indices of 16
+  // slices, for keys and for values. Per (layer, KV head, step):
+  //   WRGB 4 queries x 8 bursts = 32; key pass 3 x (ACTAB, 32 MACAB, PREA, MVSB 4 x 64 banks);
+  //   value pass 3 x (MVGB 4 x 16 slices x 2, ACTAB, 32 MACAB, PREA), MVSB 4 x 64 x 2.
+  const json s = run_json("--context 512 --steps 2 --budget 64 --policy dense --check-timing",
+                          scratch("dense"));
+  const json& p = s["policies"][0];
+  const int jobs = 32 * 8 * 2;
+  EXPECT_EQ(p["commands"]["WRGB"], 32 * jobs);
+  EXPECT_EQ(p["commands"]["ACTAB"], 6 * jobs);
+  EXPECT_EQ(p["commands"]["MACAB"], 6 * 32 * jobs);
+  EXPECT_EQ(p["commands"]["PREA"], 6 * jobs);
+  EXPECT_EQ(p["commands"]["MVSB"], (3 * 256 + 512) * jobs);
+  EXPECT_EQ(p["commands"]["MVGB"], 3 * 128 * jobs);
+  EXPECT_EQ(p["timing_violations"], 0);
+  EXPECT_EQ(p["recall"], 1.0);
+  EXPECT_EQ(p["rel_l2_error"], 0.0);
+  // Latency: a positive total per token, and the phases of the critical heads sum below it.
+  EXPECT_GT(p["latency_ns"]["total"].get<double>(), 0);
+  EXPECT_LE(p["latency_ns"]["sum_of_phases"].get<double>(),
+            p["latency_ns"]["total"].get<double>() * 1.0001);
+  for (const char* k :
+       {"query_write", "selection", "scoring", "softmax", "value_pass", "readout", "clustering"})
+    EXPECT_TRUE(p["latency_ns"].contains(k)) << k;
+  for (const char* k : {"act_pre", "cell_rw", "pim_mac", "on_die", "tsv", "interposer",
+                        "buffer_die_softmax", "host_readout", "total"})
+    EXPECT_TRUE(p["energy_pJ"].contains(k)) << k;
+}
+
+TEST(DecodeRun, EveryPolicyPassesTheTimingCheckerAndIsDeterministic) {
+  const std::string args =
+      "--context 1000 --steps 2 --budget 96 --seed 3 --check-timing "
+      "--policy dense,topk,sparq,quest,starc,tidal,lfps,starc+tidal,starc+lfps";
+  const json a = run_json(args, scratch("a")), b = run_json(args, scratch("b"));
+  ASSERT_EQ(a["policies"].size(), 9u);
+  for (const auto& p : a["policies"]) {
+    EXPECT_EQ(p["timing_violations"], 0) << p["policy"];
+    // Every MAC round is one ACTAB with its MACAB stream (SparQ's scan reads r/d of a row).
+    if (p["policy"] != "sparq") {
+      EXPECT_EQ(p["commands"]["MACAB"], 32 * p["commands"]["ACTAB"].get<int>()) << p["policy"];
+    }
+    for (const char* k :
+         {"policy", "latency_ns", "energy_pJ", "recall", "topk_overlap", "rel_l2_error",
+          "row_groups_per_step", "row_hit_rate", "bank_imbalance", "internal_bw_utilization"})
+      EXPECT_TRUE(p.contains(k)) << k;
+  }
+  EXPECT_EQ(stable(a).dump(), stable(b).dump()) << "same seed, same summary";
+  // The files: summary.json equals the printed JSON, and the CSV has a row per policy.
+  const fs::path out = scratch("files");
+  const json c = run_json(args, out);
+  std::ifstream js(out / "summary.json");
+  json from_file;
+  js >> from_file;
+  EXPECT_EQ(stable(from_file).dump(), stable(c).dump());
+  std::ifstream csv(out / "summary.csv");
+  int lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, 1 + 9);
+}
+
+TEST(DecodeRun, BadInputIsAClearError) {
+  const std::string trace =
+      (fs::path(SPARSEPIM_SOURCE_DIR) / ".." / "shared" / "traces" / "stories260k-seed1")
+          .lexically_normal()
+          .string();
+  struct Case {
+    std::string args, message;
+  };
+  const std::vector<Case> cases = {
+      {"--model nosuch --context 512 --steps 1", "nosuch"},
+      {"--memory nosuch --context 512 --steps 1", "nosuch"},
+      {"--memory hbm2 --context 512 --steps 1", "AttAcc-style PIM"},
+      {"--context 512 --steps 1 --budget 513", "not below the context"},
+      {"--context 512 --steps 1 --policy bogus", "unknown policy 'bogus'"},
+      {"--trace " + trace + " --steps 4", "disagrees with --model"},
+      {"--context 131000 --steps 1", "does not fit"},
+      {"--context 512 --steps 0", "steps"},
+      {"--context 512 --steps 1 --stacks 0", "--stacks"},
+      {"--context 512 --steps 1 --numerics fp64", "--numerics"},
+  };
+  for (const auto& c : cases) {
+    const fs::path out = scratch("bad");
+    const auto r = run_cli("run " + c.args + " --out " + out.string());
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_FALSE(fs::exists(out / "summary.json")) << "no partial results: " << c.args;
+  }
+}
