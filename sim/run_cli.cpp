@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -183,6 +184,25 @@ RunCommand* add_run_command(CLI::App& app) {
   a->add_flag("--check-timing", c.o.check_timing,
               "run the independent timing checker on every channel (timing_violations)");
   return &c;
+}
+
+int run_default_job() {
+  RunCommand c;
+  c.policies = "dense,topk,quest,starc,tidal,lfps,starc+tidal,starc+lfps";
+  c.o.steps = 4;
+  std::cout << "sparsepim default job: `sparsepim run --model llama-3.1-8b --context 32768 "
+               "--budget 1024 --memory attacc-hbm3-pim --steps 4 --policy "
+            << c.policies << " --out results` (see `sparsepim --help`)\n\n";
+  const int code = run(c);
+  if (code != 0) return code;
+  // The plot, when the system Python has matplotlib (scripts/setup.sh installs it).
+  std::cout.flush();
+  const std::string plot = std::string(SPARSEPIM_SOURCE_DIR) + "/scripts/plot_run.py";
+  const std::string cmd = "/usr/bin/python3 " + plot + " " + c.out_dir + "/summary.json " +
+                          c.out_dir + "/summary.png";
+  if (std::system(cmd.c_str()) != 0)
+    std::cerr << "sparsepim: no plot (needs /usr/bin/python3 with matplotlib): " << cmd << "\n";
+  return 0;
 }
 
 int run_run_command(RunCommand* c) {

@@ -204,8 +204,8 @@ int main(int argc, char** argv) {
       std::cout << sparsepim::host::run_gemv(g).dump(2) << "\n";
       return 0;
     }
-    // The default job. Until the decode simulation exists it is the memory benchmark.
-    return run_bench(false, bench_requests);
+    // The default job: the decode simulation of every policy (README quick start).
+    return sparsepim::run_default_job();
   } catch (const sparsepim::hbm::TimingViolation& e) {
     std::cerr << "sparsepim: timing violation: " << e.what() << "\n";
     return 3;
