@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -57,6 +58,26 @@ Command all_bank(uint64_t t, Cmd cmd, uint32_t pc, bool scope_channel, uint32_t 
 }
 Command chan(uint64_t t, Cmd cmd, uint32_t row = 0) {
   return all_bank(t, cmd, 0, true, row);
+}
+// A channel-scope MACAB computing in the banks of `mask` (bit = bank of the channel, pc-major).
+Command macab(uint64_t t, uint32_t row, uint64_t mask) {
+  Command c = chan(t, Cmd::MACAB, row);
+  c.bank_mask = mask;
+  return c;
+}
+// attacc-hbm3-pim: the four single-bank ACTs of slice (pc, sid, bg) at t, t + 4, t + 8, t + 12
+// (tRRD_L), and that slice's bits of a channel-scope bank mask.
+std::vector<Command> slice_acts(uint64_t t, uint32_t pc, uint32_t sid, uint32_t bg, uint32_t row) {
+  std::vector<Command> v;
+  for (uint32_t b = 0; b < 4; ++b) v.push_back(bank_cmd(t + 4 * b, Cmd::ACT, pc, sid, bg, b, row));
+  return v;
+}
+uint64_t slice_mask(uint32_t pc, uint32_t sid, uint32_t bg) {
+  return uint64_t(0xF) << (pc * 32 + (sid * 4 + bg) * 4);
+}
+std::vector<Command> cat(std::vector<Command> a, const std::vector<Command>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
 }
 
 struct Case {
@@ -338,6 +359,73 @@ std::vector<Case> planted_cases() {
                {chan(0, Cmd::ACTAB), chan(19, Cmd::MACAB), chan(25, Cmd::MACAB)},
                {},
                {"tCCDAB"}});
+  // --- per-slice PIM rounds (PimOp::kMacRowGroups): single-bank ACTs, MACAB over the open banks
+  {
+    // Slice A = (pc0, sid0, bg0) row 5: ACTs 0, 4, 8, 12; slice B = (pc1, sid1, bg2) row 9: ACTs
+    // 2, 6, 10, 14 (other pseudo-channel: only the row bus between them). The MACAB computes in
+    // both slices' banks (different rows) and names the row of its lowest bank (A's).
+    const std::vector<Command> round = cat(slice_acts(0, 0, 0, 0, 5), slice_acts(2, 1, 1, 2, 9));
+    std::vector<Command> sorted = round;
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const Command& a, const Command& b) { return a.cycle < b.cycle; });
+    const uint64_t both = slice_mask(0, 0, 0) | slice_mask(1, 1, 2);
+    // tRCD_RD from the latest ACT of a participating bank (B's bank 3 at 14): 33.
+    v.push_back({"tRCD_RD_per_slice_round",
+                 "attacc-hbm3-pim",
+                 none,
+                 cat(sorted, {macab(33, 5, both)}),
+                 {},
+                 {"tRCD_RD"}});
+    const std::vector<Command> a = slice_acts(0, 0, 0, 0, 5);
+    // No bank open: the round was closed (PREA at 12 + tRAS 45) before the MACAB.
+    v.push_back({"MACAB_no_bank_open",
+                 "attacc-hbm3-pim",
+                 none,
+                 cat(a, {macab(31, 5, slice_mask(0, 0, 0))}),
+                 cat(a, {chan(57, Cmd::PREA), macab(76, 5, slice_mask(0, 0, 0))}),
+                 {"COL_TO_CLOSED_BANK"}});
+    // The mask names a bank that is closed (bank 0 of bg1).
+    v.push_back({"MACAB_mask_names_closed_bank",
+                 "attacc-hbm3-pim",
+                 none,
+                 cat(a, {macab(31, 5, slice_mask(0, 0, 0))}),
+                 cat(a, {macab(31, 5, slice_mask(0, 0, 0) | 0x10)}),
+                 {"COL_TO_CLOSED_BANK"}});
+    // The mask leaves out an open bank (bank 3 of the slice would compute too).
+    v.push_back({"MACAB_BANKS_open_bank_left_out",
+                 "attacc-hbm3-pim",
+                 none,
+                 cat(a, {macab(31, 5, slice_mask(0, 0, 0))}),
+                 cat(a, {macab(31, 5, 0x7)}),
+                 {"MACAB_BANKS"}});
+    // A per-slice MACAB names the row of its lowest participating bank.
+    v.push_back({"MACAB_per_slice_row",
+                 "attacc-hbm3-pim",
+                 none,
+                 cat(sorted, {macab(33, 5, both)}),
+                 cat(sorted, {macab(33, 9, both)}),
+                 {"ROW_MISMATCH"}});
+    // Two slices of one SID: the fifth ACT waits tFAW 39 after the first (0, 2, 4, 6 -> 39).
+    v.push_back({"tFAW_inside_a_round",
+                 "attacc-hbm3-pim",
+                 none,
+                 {bank_cmd(0, Cmd::ACT, 0, 0, 0, 0, 5), bank_cmd(2, Cmd::ACT, 0, 0, 1, 0, 7),
+                  bank_cmd(4, Cmd::ACT, 0, 0, 0, 1, 5), bank_cmd(6, Cmd::ACT, 0, 0, 1, 1, 7),
+                  bank_cmd(39, Cmd::ACT, 0, 0, 0, 2, 5)},
+                 {},
+                 {"tFAW"}});
+    // After an ACTAB every bank of a whole-scope MACAB holds its row, however it was reopened:
+    // bank 25 of pc1 closed at tRAS and reopened (tRP / tRC) at another row.
+    const Command pre25 = bank_cmd(45, Cmd::PRE, 1, 1, 2, 1);
+    v.push_back({"MACAB_after_actab_reopened_bank",
+                 "attacc-hbm3-pim",
+                 none,
+                 {chan(0, Cmd::ACTAB, 3), pre25, bank_cmd(64, Cmd::ACT, 1, 1, 2, 1, 3),
+                  chan(83, Cmd::MACAB, 3)},
+                 {chan(0, Cmd::ACTAB, 3), pre25, bank_cmd(64, Cmd::ACT, 1, 1, 2, 1, 7),
+                  chan(83, Cmd::MACAB, 3)},
+                 {"ROW_MISMATCH"}});
+  }
   // --- refresh
   v.push_back(
       {"tRFC_act", "hbm2", none, {all_bank(0, Cmd::REF, 0, false), act(220, 0, 0)}, {}, {"tRFC"}});
@@ -500,8 +588,13 @@ struct RunResult {
 // Counts commands per kind, to show what a run exercised.
 class CmdCounter : public CommandObserver {
  public:
-  void on_command(const Command& c) override { ++n[idx(c.cmd)]; }
+  void on_command(const Command& c) override {
+    ++n[idx(c.cmd)];
+    pim_acts += c.cmd == Cmd::ACT && c.pim;
+    partial_macabs += c.cmd == Cmd::MACAB && c.bank_mask != kAllBanks;
+  }
   std::array<uint64_t, kNumCmds> n{};
+  uint64_t pim_acts = 0, partial_macabs = 0;
 };
 
 // Address generator: uniform random, 32-byte aligned; with `locality` > 0, that share of the
@@ -685,7 +778,10 @@ TEST(TimingCheckerMutation, WtrReduced) {
 // the test instead of hanging the binary. Returns an empty string on success.
 // With use_run_until the engine advances by run_until(now + random) between rounds (as the TLM
 // wrapper drives it); otherwise by a random number of step() calls.
-std::string pim_mix(const std::string& preset, uint64_t seed, int rounds, bool use_run_until) {
+// With row_groups every fifth op is a kMacRowGroups op: 1-3 rounds, each activating a random
+// subset of the scope's slices at random rows.
+std::string pim_mix(const std::string& preset, uint64_t seed, int rounds, bool use_run_until,
+                    bool row_groups = false) {
   const auto t0 = std::chrono::steady_clock::now();
   const MemoryConfig cfg = load_memory_config(preset);
   ChannelEngine eng(cfg, 0);
@@ -707,7 +803,7 @@ std::string pim_mix(const std::string& preset, uint64_t seed, int rounds, bool u
     PimOp op;
     op.tag = tag++;
     op.pc = rng() % cfg.org.pseudo_channels;
-    switch (round % 4) {
+    switch (round % (row_groups ? 5 : 4)) {
       case 0:
         op.kind = PimOp::Kind::kWriteBuffer;
         op.columns = 1 + rng() % 16;
@@ -722,10 +818,31 @@ std::string pim_mix(const std::string& preset, uint64_t seed, int rounds, bool u
         op.kind = PimOp::Kind::kMoveToBufferDie;
         op.columns = 1 + rng() % 16;
         break;
-      default:
+      case 3:
         op.kind = PimOp::Kind::kMoveToBanks;
         op.columns = 1 + rng() % 16;
         break;
+      default: {
+        op.kind = PimOp::Kind::kMacRowGroups;
+        op.columns = 1 + rng() % cfg.org.columns;
+        op.column_first = rng() % (cfg.org.columns - op.columns + 1);
+        const bool whole = cfg.pim.scope == PimScope::kChannel;
+        const uint32_t pcs = whole ? cfg.org.pseudo_channels : 1;
+        const uint32_t slices = pcs * cfg.org.sids * cfg.org.bank_groups;
+        std::vector<std::vector<SliceRow>> rr(1 + rng() % 3);
+        for (auto& r : rr) {
+          const uint32_t want = 1 + rng() % slices;
+          for (uint32_t s = 0; s < slices; ++s)
+            if (rng() % slices < want) {
+              const uint32_t pc = whole ? s / (cfg.org.sids * cfg.org.bank_groups) : op.pc;
+              r.push_back({pc, (s / cfg.org.bank_groups) % cfg.org.sids, s % cfg.org.bank_groups,
+                           uint32_t(rng() % cfg.org.rows)});
+            }
+          if (r.empty()) r.push_back({whole ? 0 : op.pc, 0, 0, uint32_t(rng() % cfg.org.rows)});
+        }
+        op.rounds = make_mac_rounds(rr);
+        break;
+      }
     }
     eng.enqueue_pim(op);
     // Let part of the work run before the next round arrives.
@@ -743,11 +860,16 @@ std::string pim_mix(const std::string& preset, uint64_t seed, int rounds, bool u
   for (int i = 0; i < kNumCmds; ++i)
     if (count.n[i])
       std::printf(" %s=%llu", std::string(kCmdNames[i]).c_str(), (unsigned long long)count.n[i]);
+  if (row_groups)
+    std::printf(" (PIM-round ACTs %llu, MACABs on part of the scope %llu)",
+                (unsigned long long)count.pim_acts, (unsigned long long)count.partial_macabs);
   std::printf("\n");
   std::string err;
   for (Cmd c :
        {Cmd::ACTAB, Cmd::MACAB, Cmd::PREA, Cmd::WRGB, Cmd::MVSB, Cmd::MVGB, Cmd::RD, Cmd::WR})
     if (count.n[idx(c)] == 0) err += "no " + std::string(cmd_name(c)) + " issued\n";
+  if (row_groups && count.pim_acts == 0) err += "no single-bank ACT of a PIM round issued\n";
+  if (row_groups && count.partial_macabs == 0) err += "no MACAB on part of the scope issued\n";
   if (chk.violations()) {
     err += std::to_string(chk.violations()) + " violations (";
     for (int r = 0; r < TimingChecker::kNumRules; ++r)
@@ -790,6 +912,63 @@ TEST(TimingCheckerEngine, PimOpsAquaboltRunUntil) {
   EXPECT_TRUE(sparsepim::testing::run_in_child([] {
     alarm(10);
     return pim_mix("aquabolt-hbm2-pim", 15, 2000, true);
+  }));
+}
+
+// Mutations inside per-slice rounds: the engine runs kMacRowGroups ops (every slice, random
+// rows) with a relaxed tFAW or tRCD_RD, the checker keeps the true device.
+void expect_row_group_mutation_caught(const std::string& mutation, TimingChecker::Rule rule) {
+  const MemoryConfig truth = load_memory_config("attacc-hbm3-pim");
+  const MemoryConfig mutated = load_memory_config("attacc-hbm3-pim", {mutation});
+  ChannelEngine eng(mutated, 0);
+  TimingChecker chk(truth);
+  eng.add_observer(&chk);
+  std::mt19937 rng(5);
+  for (int op_index = 0; op_index < 20; ++op_index) {
+    std::vector<std::vector<SliceRow>> rr(2);
+    for (auto& r : rr)
+      for (uint32_t s = 0; s < 16; ++s)
+        r.push_back({s / 8, (s / 4) % 2, s % 4, uint32_t(rng() % 16384)});
+    PimOp op;
+    op.kind = PimOp::Kind::kMacRowGroups;
+    op.columns = 4;
+    op.rounds = make_mac_rounds(rr);
+    eng.enqueue_pim(op);
+  }
+  eng.drain();
+  std::printf("[ checker  ] row groups with %s: %llu violations, %llu of %s, of %llu commands\n",
+              mutation.c_str(), (unsigned long long)chk.violations(),
+              (unsigned long long)chk.violations(rule),
+              std::string(TimingChecker::rule_name(rule)).c_str(),
+              (unsigned long long)chk.commands_checked());
+  EXPECT_GT(chk.violations(rule), 0u);
+  ASSERT_FALSE(chk.messages().empty());
+  std::printf("[ checker  ]   first: %s\n", chk.messages()[0].c_str());
+}
+TEST(TimingCheckerMutation, RowGroupsFawReduced) {
+  expect_row_group_mutation_caught("timing.FAW=20", TimingChecker::Rule::kFAW);
+}
+TEST(TimingCheckerMutation, RowGroupsRcdRdReduced) {
+  expect_row_group_mutation_caught("timing.RCD_RD=15", TimingChecker::Rule::kRCD_RD);
+}
+
+// The same mixes with per-slice MAC rounds (kMacRowGroups) as every fifth op: 3,000 ops each.
+TEST(TimingCheckerEngine, PimRowGroupsAttacc) {
+  EXPECT_TRUE(sparsepim::testing::run_in_child([] {
+    alarm(30);
+    return pim_mix("attacc-hbm3-pim", 16, 3000, false, true);
+  }));
+}
+TEST(TimingCheckerEngine, PimRowGroupsAttaccRunUntil) {
+  EXPECT_TRUE(sparsepim::testing::run_in_child([] {
+    alarm(30);
+    return pim_mix("attacc-hbm3-pim", 17, 3000, true, true);
+  }));
+}
+TEST(TimingCheckerEngine, PimRowGroupsAquabolt) {
+  EXPECT_TRUE(sparsepim::testing::run_in_child([] {
+    alarm(30);
+    return pim_mix("aquabolt-hbm2-pim", 18, 3000, false, true);
   }));
 }
 

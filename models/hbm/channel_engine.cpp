@@ -34,6 +34,9 @@ ChannelEngine::ChannelEngine(const MemoryConfig& cfg, uint32_t channel_id)
   lanes_.resize(cfg_.pim.scope == PimScope::kChannel         ? 1
                 : cfg_.pim.scope == PimScope::kPseudoChannel ? P
                                                              : 0);
+  const uint32_t scope_slices =
+      (cfg_.pim.scope == PimScope::kChannel ? P : 1) * cfg_.org.sids * cfg_.org.bank_groups;
+  for (auto& l : lanes_) l.activated.assign(scope_slices, 0);
   const size_t cap = size_t(P) * (cfg_.controller.read_queue + cfg_.controller.write_queue);
   entries_.resize(cap);
   free_.reserve(cap);
@@ -121,6 +124,31 @@ void ChannelEngine::enqueue(const Request& r) {
   p.cand.valid = false;
 }
 
+std::shared_ptr<const MacRounds> make_mac_rounds(const std::vector<std::vector<SliceRow>>& rounds) {
+  auto r = std::make_shared<MacRounds>();
+  for (const auto& round : rounds) {
+    r->acts.insert(r->acts.end(), round.begin(), round.end());
+    r->begin.push_back(uint32_t(r->acts.size()));
+  }
+  return r;
+}
+
+std::shared_ptr<const MacRounds> balanced_mac_rounds(
+    const Organization& org, const std::vector<std::vector<uint32_t>>& rows) {
+  const uint32_t G = org.bank_groups, S = org.sids;
+  if (rows.size() > size_t(org.pseudo_channels) * S * G)
+    throw std::out_of_range("balanced_mac_rounds: more slices than the organisation has");
+  size_t n = 0;
+  for (const auto& r : rows) n = std::max(n, r.size());
+  auto out = std::make_shared<MacRounds>();
+  for (size_t k = 0; k < n; ++k) {
+    for (uint32_t s = 0; s < rows.size(); ++s)
+      if (rows[s].size() > k) out->acts.push_back({s / (S * G), (s / G) % S, s % G, rows[s][k]});
+    out->begin.push_back(uint32_t(out->acts.size()));
+  }
+  return out;
+}
+
 void ChannelEngine::check_pim(const PimOp& op) const {
   if (cfg_.pim.scope == PimScope::kNone)
     throw std::invalid_argument("memory '" + cfg_.name + "' has no PIM units");
@@ -133,6 +161,46 @@ void ChannelEngine::check_pim(const PimOp& op) const {
   }
   if (cfg_.pim.scope == PimScope::kPseudoChannel && op.pc >= cfg_.org.pseudo_channels)
     throw std::out_of_range("PIM op pseudo-channel out of range");
+  if (op.kind == PimOp::Kind::kMacRowGroups) check_row_groups(op);
+}
+
+void ChannelEngine::check_row_groups(const PimOp& op) const {
+  const auto& o = cfg_.org;
+  const bool whole = cfg_.pim.scope == PimScope::kChannel;
+  if ((whole ? o.banks_per_channel() : o.banks_per_pc()) > 64)
+    throw std::invalid_argument(
+        "PIM MAC row groups need at most 64 banks in the PIM scope (the MACAB bank mask)");
+  if (uint64_t(op.column_first) + op.columns > o.columns)
+    throw std::out_of_range("PIM MAC columns exceed a row");
+  if (!op.rounds || op.rounds->rounds() == 0)
+    throw std::invalid_argument("PIM MAC row groups without rounds");
+  const MacRounds& R = *op.rounds;
+  if (R.begin.front() != 0 || R.begin.back() != R.acts.size() ||
+      !std::is_sorted(R.begin.begin(), R.begin.end()))
+    throw std::invalid_argument("PIM MAC row groups: malformed round offsets");
+  for (uint32_t r = 0; r < R.rounds(); ++r) {
+    const std::string where = "PIM MAC row groups: round " + std::to_string(r);
+    if (R.round_size(r) == 0) throw std::invalid_argument(where + " is empty");
+    uint64_t seen = 0;  // slices of the scope (at most 64 banks, so at most 64 slices)
+    for (uint32_t i = R.begin[r]; i < R.begin[r + 1]; ++i) {
+      const SliceRow& a = R.acts[i];
+      if (a.pc >= o.pseudo_channels || a.sid >= o.sids || a.bg >= o.bank_groups)
+        throw std::out_of_range(where + ": slice (pc " + std::to_string(a.pc) + ", sid " +
+                                std::to_string(a.sid) + ", bg " + std::to_string(a.bg) +
+                                ") outside the organisation");
+      if (!whole && a.pc != op.pc)
+        throw std::invalid_argument(where + ": slice of pseudo-channel " + std::to_string(a.pc) +
+                                    " in an op of pseudo-channel " + std::to_string(op.pc));
+      if (a.row >= o.rows)
+        throw std::out_of_range(where + ": row " + std::to_string(a.row) + " outside the bank");
+      const uint32_t slice = ((whole ? a.pc : 0) * o.sids + a.sid) * o.bank_groups + a.bg;
+      if (seen >> slice & 1)
+        throw std::invalid_argument(where + " activates slice (pc " + std::to_string(a.pc) +
+                                    ", sid " + std::to_string(a.sid) + ", bg " +
+                                    std::to_string(a.bg) + ") twice");
+      seen |= uint64_t(1) << slice;
+    }
+  }
 }
 
 void ChannelEngine::enqueue_pim(const PimOp& op) {
@@ -228,7 +296,9 @@ ChannelEngine::Candidate ChannelEngine::refresh_candidate(uint32_t pc) {
   // A PIM op holding rows open in this pseudo-channel finishes its row first.
   if (!lanes_.empty()) {
     const PimLane& l = lanes_[lane_of(pc)];
-    if (!l.queue.empty() && (l.phase == PimPhase::kMac || l.phase == PimPhase::kPre)) return c;
+    if (!l.queue.empty() && (l.phase == PimPhase::kMac || l.phase == PimPhase::kPre ||
+                             (l.phase == PimPhase::kActBanks && l.mac_mask != 0)))
+      return c;
   }
   if (cfg_.controller.refresh == RefreshMode::kAllBank) {
     c.cmd = p.open_mask ? Cmd::PREA : Cmd::REF;
@@ -360,11 +430,19 @@ bool ChannelEngine::pim_candidate(uint32_t lane, uint64_t& cycle, Cmd& cmd) {
       }
     }
     L.row = L.col = 0;
-    if (op.kind == PimOp::Kind::kMacRows) {
+    if (op.kind == PimOp::Kind::kMacRows || op.kind == PimOp::Kind::kMacRowGroups) {
       bool any_open = false;
       for (uint32_t p = pc_lo; p < pc_hi; ++p) any_open |= pcs_[p].open_mask != 0;
-      L.phase = any_open ? PimPhase::kPre : PimPhase::kAct;
-      if (any_open) L.row = ~0u;  // this PREA only closes what normal traffic left open
+      const bool groups = op.kind == PimOp::Kind::kMacRowGroups;
+      if (any_open) {
+        L.phase = PimPhase::kPre;  // this PREA only closes what normal traffic left open
+        L.row = L.round = ~0u;
+        L.mac_mask = 0;
+      } else if (groups) {
+        begin_round(L, op, 0);
+      } else {
+        L.phase = PimPhase::kAct;
+      }
     } else {
       L.phase = PimPhase::kBurst;
     }
@@ -374,6 +452,35 @@ bool ChannelEngine::pim_candidate(uint32_t lane, uint64_t& cycle, Cmd& cmd) {
     case PimPhase::kAct:
       cmd = Cmd::ACTAB;
       break;
+    case PimPhase::kActBanks: {
+      // The next single-bank ACT of the round: over the slices with banks left to open, the one
+      // whose next bank may activate first; ties go round robin over pseudo-channels, then SIDs,
+      // then bank groups, so the pseudo-channels and SIDs take turns on the row bus and in their
+      // tFAW windows. Banks of a slice open in order 0, 1, ...
+      cmd = Cmd::ACT;
+      const MacRounds& R = *op.rounds;
+      const uint32_t first = R.begin[L.round], n = R.round_size(L.round);
+      const auto& o = cfg_.org;
+      const uint32_t B = o.banks_per_group, G = o.bank_groups, S = o.sids, nb = o.banks_per_pc();
+      uint64_t best = kNever;
+      uint64_t best_key = ~uint64_t(0);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t k = L.activated[i];
+        if (k == B) continue;
+        const SliceRow& a = R.acts[first + i];
+        const uint32_t bank = (a.sid * G + a.bg) * B + k;
+        const uint64_t t = std::max(now_, ts_.earliest_at(Cmd::ACT, nodes_[a.pc * nb + bank]));
+        const uint64_t key =
+            ((uint64_t(k) * G + a.bg) * S + a.sid) * cfg_.org.pseudo_channels + a.pc;
+        if (t < best || (t == best && key < best_key)) {
+          best = t;
+          best_key = key;
+          L.pick = i;
+        }
+      }
+      cycle = best;
+      return true;
+    }
     case PimPhase::kMac:
       cmd = Cmd::MACAB;
       break;
@@ -399,22 +506,57 @@ bool ChannelEngine::pim_candidate(uint32_t lane, uint64_t& cycle, Cmd& cmd) {
   return true;
 }
 
+void ChannelEngine::begin_round(PimLane& L, const PimOp& op, uint32_t round) {
+  L.phase = PimPhase::kActBanks;
+  L.round = round;
+  const uint32_t n = op.rounds->round_size(round);
+  std::fill(L.activated.begin(), L.activated.begin() + n, uint8_t(0));
+  L.acts_left = n * cfg_.org.banks_per_group;
+  L.mac_mask = 0;
+  L.col = 0;
+}
+
 void ChannelEngine::execute_pim(uint32_t lane, uint64_t cycle, Cmd cmd) {
   PimLane& L = lanes_[lane];
-  const PimOp op = L.queue.front().first;
+  const PimOp& op = L.queue.front().first;
   const bool whole = cfg_.pim.scope == PimScope::kChannel;
   const uint32_t pc_lo = whole ? 0 : op.pc, pc_hi = whole ? cfg_.org.pseudo_channels : op.pc + 1;
+  const bool groups = op.kind == PimOp::Kind::kMacRowGroups;
   Command rec;
   rec.cycle = cycle;
   rec.cmd = cmd;
   rec.channel = uint16_t(channel_id_);
   rec.pc = uint8_t(whole ? 0 : op.pc);
   rec.scope_channel = whole;
+  rec.pim = true;
   bool done = false;
   uint64_t done_cycle = cycle;
   const uint32_t nb = cfg_.org.banks_per_pc();
-  const uint32_t index = L.col;  // column of a MACAB, burst number of a WRGB/MVSB/MVGB
+  // Column of a MACAB, burst number of a WRGB/MVSB/MVGB, round of a single-bank ACT.
+  const uint32_t index = cmd == Cmd::ACT ? L.round : L.col;
   switch (cmd) {
+    case Cmd::ACT: {  // kMacRowGroups: the next bank of the slice pim_candidate picked
+      const auto& o = cfg_.org;
+      const SliceRow& a = op.rounds->acts[op.rounds->begin[L.round] + L.pick];
+      const uint32_t bank =
+          (a.sid * o.bank_groups + a.bg) * o.banks_per_group + L.activated[L.pick];
+      ts_.issue(Cmd::ACT, cycle, coords_[a.pc * nb + bank]);
+      pcs_[a.pc].banks[bank] = Bank{int64_t(a.row), RowOutcome::kMiss, false};
+      pcs_[a.pc].open_mask |= uint64_t(1) << bank;
+      L.mac_mask |= uint64_t(1) << ((a.pc - pc_lo) * nb + bank);
+      rec.pc = uint8_t(a.pc);
+      rec.sid = uint8_t(a.sid);
+      rec.bg = uint8_t(a.bg);
+      rec.bank = uint8_t(L.activated[L.pick]);
+      rec.row = a.row;
+      rec.scope_channel = false;
+      ++L.activated[L.pick];
+      if (--L.acts_left == 0) {
+        L.phase = PimPhase::kMac;
+        L.col = 0;
+      }
+      break;
+    }
     case Cmd::ACTAB:
       rec.row = op.row_first + L.row;
       ts_.issue_all(cmd, cycle, whole, op.pc);
@@ -426,7 +568,13 @@ void ChannelEngine::execute_pim(uint32_t lane, uint64_t cycle, Cmd cmd) {
       L.col = 0;
       break;
     case Cmd::MACAB:
-      rec.row = op.row_first + L.row;
+      if (groups) {  // computes in the banks opened this round; named by its lowest bank's row
+        const uint32_t low = uint32_t(ctz64(L.mac_mask));
+        rec.bank_mask = L.mac_mask;
+        rec.row = uint32_t(pcs_[pc_lo + low / nb].banks[low % nb].open_row);
+      } else {
+        rec.row = op.row_first + L.row;
+      }
       rec.column = op.column_first + L.col;
       ts_.issue_all(cmd, cycle, whole, op.pc);
       if (++L.col == op.columns) L.phase = PimPhase::kPre;
@@ -436,6 +584,16 @@ void ChannelEngine::execute_pim(uint32_t lane, uint64_t cycle, Cmd cmd) {
       for (uint32_t p = pc_lo; p < pc_hi; ++p) {
         for (auto& b : pcs_[p].banks) b = Bank{-1, RowOutcome::kMiss, false};
         pcs_[p].open_mask = 0;
+      }
+      if (groups) {
+        ++L.round;  // the closing PREA before the first round wraps ~0u to 0
+        if (L.round == op.rounds->rounds()) {
+          done = true;
+          done_cycle = cycle + 1;
+        } else {
+          begin_round(L, op, L.round);
+        }
+        break;
       }
       ++L.row;  // the closing PREA before the first row wraps ~0u to 0
       if (L.row == op.row_count) {
@@ -466,10 +624,11 @@ void ChannelEngine::execute_pim(uint32_t lane, uint64_t cycle, Cmd cmd) {
   emit(rec);
   if (pim_exec_) pim_exec_->on_pim_command(rec, op, index);
   if (done) {
+    const PimOp finished = op;  // `op` refers into the queue
     L.queue.pop_front();
     L.phase = PimPhase::kIdle;
     invalidate_choices();
-    if (sink_) sink_->on_pim_done(op, done_cycle);
+    if (sink_) sink_->on_pim_done(finished, done_cycle);
   }
   invalidate_all();
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "hbm/address_mapping.h"
@@ -28,28 +29,60 @@ struct Request {
   void* user = nullptr;
 };
 
-// A coarse PIM operation, expanded by the engine into all-bank commands with exact timing.
+// One activation of a per-slice MAC round: `row` in every bank of bank group `bg` of SID `sid`
+// of pseudo-channel `pc` — one "slice" of the AttAcc layout, so a row group (16 tokens) when the
+// slice's banks hold one key split four ways.
+struct SliceRow {
+  uint32_t pc = 0, sid = 0, bg = 0, row = 0;
+};
+
+// The rounds of a kMacRowGroups op: round r activates acts[begin[r] .. begin[r + 1]), at most one
+// row per slice. Immutable once built and shared by every copy of the op (engine queue, TLM
+// extensions and their clones).
+struct MacRounds {
+  std::vector<SliceRow> acts;
+  std::vector<uint32_t> begin{0};  // rounds() + 1 offsets into acts
+  uint32_t rounds() const { return begin.empty() ? 0 : uint32_t(begin.size() - 1); }
+  uint32_t round_size(uint32_t r) const { return begin[r + 1] - begin[r]; }
+};
+
+// Rounds exactly as given (each inner vector is one round).
+std::shared_ptr<const MacRounds> make_mac_rounds(const std::vector<std::vector<SliceRow>>& rounds);
+// Balanced row streams: rows[s] lists the rows slice s must MAC over, slice s = (pc * sids + sid)
+// * bank_groups + bg (the AttAcc layout's slice order); round k activates the k-th row of every
+// slice that has more than k rows, so rounds = max over slices of rows[s].size(). Throws
+// std::out_of_range for more slices than the organisation has.
+std::shared_ptr<const MacRounds> balanced_mac_rounds(
+    const Organization& org, const std::vector<std::vector<uint32_t>>& rows);
+
+// A coarse PIM operation, expanded by the engine into commands with exact timing.
 struct PimOp {
   enum class Kind : uint8_t {
     kMacRows,          // for each row: ACTAB, `columns` x MACAB (spaced by CCDAB), PREA
     kWriteBuffer,      // `columns` x WRGB bursts
     kMoveToBufferDie,  // `columns` x MVSB bursts
     kMoveToBanks,      // `columns` x MVGB bursts
+    // Per-slice activation: for each round of `rounds`, a single-bank ACT to every bank of every
+    // slice of the round (JEDEC ACTs: tRRD_S/L, tFAW, the row bus, tRC, tRP apply), then
+    // `columns` x MACAB over the scope (each computes in the banks with an open row), then PREA.
+    kMacRowGroups,
   };
   Kind kind = Kind::kMacRows;
   uint32_t pc = 0;         // the pseudo-channel, when the PIM scope is one pseudo-channel
   uint32_t row_first = 0;  // kMacRows: rows row_first .. row_first + row_count - 1
   uint32_t row_count = 0;
-  uint32_t columns = 0;       // MACABs per row, or bursts
-  uint32_t column_first = 0;  // kMacRows: MACABs address columns column_first .. + columns - 1
+  uint32_t columns = 0;  // MACABs per row or round, or bursts
+  // kMacRows / kMacRowGroups: MACABs address columns column_first .. column_first + columns - 1
+  uint32_t column_first = 0;
+  std::shared_ptr<const MacRounds> rounds;  // kMacRowGroups only
   uint64_t tag = 0;
   void* user = nullptr;
   pim::PimData* data = nullptr;  // functional operands; timing never looks at it
 };
 
 // Carries out the data side of PIM commands (the PIM units). Called for every PIM command as it
-// issues, after the observers; `index` is the burst (WRGB/MVSB/MVGB) or column (MACAB) number
-// within the op.
+// issues (the single-bank ACTs of a kMacRowGroups op included), after the observers; `index` is
+// the burst (WRGB/MVSB/MVGB) or column (MACAB) number within the op, the round for an ACT.
 class PimExecutor {
  public:
   virtual ~PimExecutor() = default;
@@ -156,7 +189,8 @@ class ChannelEngine {
     uint32_t refresh_bank = 0;  // per-bank refresh: next bank in round robin
     Candidate cand;
   };
-  enum class PimPhase : uint8_t { kIdle, kAct, kMac, kPre, kBurst };
+  // kAct: the ACTAB of a kMacRows row; kActBanks: the single-bank ACTs of a kMacRowGroups round.
+  enum class PimPhase : uint8_t { kIdle, kAct, kActBanks, kMac, kPre, kBurst };
 
   bool issue_next();              // issues the next command of any kind, refresh included
   uint64_t next_command_cycle();  // cycle of that command (kNever if none)
@@ -176,6 +210,7 @@ class ChannelEngine {
       for (auto& b : p.banks) b.choice_valid = false;
   }
   bool pim_blocks(uint32_t pc) const;
+  void check_row_groups(const PimOp& op) const;
   bool pim_candidate(uint32_t lane, uint64_t& cycle, Cmd& cmd);
   void execute_pim(uint32_t lane, uint64_t cycle, Cmd cmd);
   void execute(uint32_t pc, const Candidate& c);
@@ -212,7 +247,16 @@ class ChannelEngine {
     PimPhase phase = PimPhase::kIdle;
     uint32_t row = 0, col = 0;
     uint32_t rr = 0;  // round robin over (pc, bank group) for buffer bursts
+    // kMacRowGroups: the current round, per slice of the round the banks activated so far
+    // (sized once to the slices of the scope), the ACTs still to issue, the slice chosen for the
+    // next ACT, and the banks of the scope opened in this round (the MACABs' bank mask).
+    uint32_t round = 0;
+    std::vector<uint8_t> activated;
+    uint32_t acts_left = 0;
+    uint32_t pick = 0;
+    uint64_t mac_mask = 0;
   };
+  void begin_round(PimLane& L, const PimOp& op, uint32_t round);
   std::vector<PimLane> lanes_;
   uint32_t lane_of(uint32_t pc) const { return cfg_.pim.scope == PimScope::kChannel ? 0 : pc; }
 };

@@ -55,8 +55,12 @@ constexpr bool is_all_bank(Cmd c) {
 // How the request that a column command serves found its bank (set by the controller).
 enum class RowOutcome : uint8_t { kNone, kHit, kMiss, kConflict };
 
+// MACAB bank mask meaning "every bank of the command's scope" (the only form an ACTAB pass uses,
+// and the only one a scope of more than 64 banks can express).
+inline constexpr uint64_t kAllBanks = ~uint64_t(0);
+
 // One issued command. For all-bank commands bank group and bank are 0 and the scope is given by
-// `pim_scope_channel` (true: every bank of the channel; false: every bank of the pseudo-channel).
+// `scope_channel` (true: every bank of the channel; false: every bank of the pseudo-channel).
 struct Command {
   uint64_t cycle = 0;
   Cmd cmd = Cmd::ACT;
@@ -69,6 +73,19 @@ struct Command {
   RowOutcome outcome = RowOutcome::kNone;
   uint32_t row = 0;
   uint32_t column = 0;
+  // MACAB only: the banks of its scope that compute, i.e. the banks with an open row. Bit i is
+  // bank i of the scope, counted over the scope's pseudo-channels in order: i = (pc - first pc
+  // of the scope) * banks_per_pc + ((sid * bank_groups + bg) * banks_per_group + bank).
+  // kAllBanks = every bank of the scope (ACTAB passes). A MACAB of a per-slice round
+  // (PimOp::kMacRowGroups) carries the exact mask, and `row` is then the row open in its lowest
+  // participating bank (the other banks' rows are in their ACT records).
+  uint64_t bank_mask = kAllBanks;
+  bool pim = false;  // issued by a PIM operation (its ACT/ACTAB/MACAB/PREA and buffer bursts)
 };
+
+// Number of banks a MACAB computes in, for a scope of `scope_banks` banks.
+inline uint32_t mac_bank_count(const Command& c, uint32_t scope_banks) {
+  return c.bank_mask == kAllBanks ? scope_banks : uint32_t(__builtin_popcountll(c.bank_mask));
+}
 
 }  // namespace sparsepim::hbm

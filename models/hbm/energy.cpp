@@ -23,7 +23,7 @@ void EnergyObserver::on_command(const Command& c) {
   const auto& en = cfg_.energy;
   const double b = bits_per_burst_;
   switch (c.cmd) {
-    case Cmd::ACT:
+    case Cmd::ACT:  // one bank's row (also the per-slice activations of a PIM pass)
       e_.act_pre += act_;
       break;
     case Cmd::ACTAB:
@@ -37,9 +37,13 @@ void EnergyObserver::on_command(const Command& c) {
       e_.tsv += b * en.tsv_pJ_per_bit;
       e_.interposer += b * en.interposer_pJ_per_bit;
       break;
-    case Cmd::MACAB: {  // every PIM unit reads one column of one of its banks, does `lanes` MACs
-      const double banks = c.scope_channel ? cfg_.org.banks_per_channel() : cfg_.org.banks_per_pc();
-      const double units = banks / cfg_.pim.banks_per_unit;
+    case Cmd::MACAB: {
+      // Every participating bank (a bank with an open row: all of the scope after ACTAB, the
+      // activated slices' banks in a per-slice round) has one column read by its PIM unit, which
+      // does `lanes` MACs on it; a unit serves banks_per_unit banks, one per MACAB.
+      const uint32_t scope =
+          c.scope_channel ? cfg_.org.banks_per_channel() : cfg_.org.banks_per_pc();
+      const double units = double(mac_bank_count(c, scope)) / cfg_.pim.banks_per_unit;
       e_.cell_rw += units * b * en.cell_rw_pJ_per_bit;
       e_.on_die += units * b * en.coldec_to_bgmux_pJ_per_bit;
       e_.pim_mac += units * cfg_.pim.lanes * en.pim_mac_pJ_per_op;

@@ -1,5 +1,6 @@
 #include "hbm/stats.h"
 
+#include <algorithm>
 #include <numeric>
 
 namespace sparsepim::hbm {
@@ -11,6 +12,7 @@ StatsObserver::StatsObserver(const MemoryConfig& cfg) : cfg_(cfg) {
   const size_t n = size_t(cfg.org.channels) * cfg.org.banks_per_channel();
   bank_open_cycles.assign(n, 0);
   bank_column_cycles.assign(n, 0);
+  bank_macs.assign(n, 0);
   open_since_.assign(n, kClosed);
 }
 
@@ -44,6 +46,10 @@ void StatsObserver::on_command(const Command& c) {
   switch (c.cmd) {
     case Cmd::ACT:
       open(flat(c.channel, c.pc, c.sid, c.bg, c.bank), c.cycle);
+      if (c.pim) {
+        ++pim_acts;
+        ++pim_bank_activations;
+      }
       break;
     case Cmd::PRE:
       close(flat(c.channel, c.pc, c.sid, c.bg, c.bank), c.cycle);
@@ -53,12 +59,28 @@ void StatsObserver::on_command(const Command& c) {
       break;
     case Cmd::ACTAB:
       for_scope([&](uint32_t b) { open(b, c.cycle); });
+      pim_bank_activations += c.scope_channel ? o.banks_per_channel() : bpc;
       break;
-    case Cmd::MACAB:
-      for_scope([&](uint32_t b) { bank_column_cycles[b] += cfg_.timing.BL; });
-      pim_bank_bytes +=
-          uint64_t(c.scope_channel ? o.banks_per_channel() : bpc) * o.bytes_per_column;
+    case Cmd::MACAB: {  // only the participating banks (bank_mask) compute
+      const uint32_t first = flat(c.channel, c.scope_channel ? 0 : c.pc, 0, 0, 0);
+      uint32_t n = 0;
+      if (c.bank_mask == kAllBanks) {
+        for_scope([&](uint32_t b) {
+          bank_column_cycles[b] += cfg_.timing.BL;
+          ++bank_macs[b];
+          ++n;
+        });
+      } else {
+        for (uint64_t m = c.bank_mask; m; m &= m - 1) {
+          const uint32_t b = first + uint32_t(__builtin_ctzll(m));
+          bank_column_cycles[b] += cfg_.timing.BL;
+          ++bank_macs[b];
+          ++n;
+        }
+      }
+      pim_bank_bytes += uint64_t(n) * o.bytes_per_column;
       break;
+    }
     case Cmd::RD:
     case Cmd::WR:
       bank_column_cycles[flat(c.channel, c.pc, c.sid, c.bg, c.bank)] += cfg_.timing.BL;
@@ -82,6 +104,15 @@ void StatsObserver::on_command(const Command& c) {
 void StatsObserver::on_finish(uint64_t cycle) {
   end_cycle = std::max(end_cycle, cycle);
   for (uint32_t b = 0; b < open_since_.size(); ++b) close(b, end_cycle);
+}
+
+double StatsObserver::imbalance(const std::vector<uint64_t>& v) {
+  uint64_t sum = 0, mx = 0;
+  for (uint64_t x : v) {
+    sum += x;
+    mx = std::max(mx, x);
+  }
+  return sum == 0 ? 0.0 : double(mx) * double(v.size()) / double(sum);
 }
 
 uint64_t StatsObserver::total_commands() const {

@@ -22,11 +22,21 @@ class StatsObserver : public CommandObserver {
   uint64_t row_hits = 0, row_misses = 0, row_conflicts = 0;
   uint64_t bytes_read = 0, bytes_written = 0;  // over the external data bus
   uint64_t pim_bank_bytes = 0;                 // read by MACAB inside the banks
+  // Activations of PIM passes: single-bank ACTs issued by a PIM op (per-slice rounds), and bank
+  // rows opened by PIM ops (an ACTAB counts every bank of its scope, such an ACT one).
+  uint64_t pim_acts = 0;
+  uint64_t pim_bank_activations = 0;
   uint64_t end_cycle = 0;
-  // Per bank (flattened channel, pc, sid, bg, bank): cycles with a row open, and cycles of
-  // column work (bursts and MACs).
+  // Per bank (flattened channel, pc, sid, bg, bank): cycles with a row open, cycles of column
+  // work (bursts, and BL per MACAB the bank computes in), and MACABs the bank computed in.
   std::vector<uint64_t> bank_open_cycles;
   std::vector<uint64_t> bank_column_cycles;
+  std::vector<uint64_t> bank_macs;
+
+  // max / mean of `v` (1 = perfectly balanced; 0 for an empty or all-zero `v`).
+  static double imbalance(const std::vector<uint64_t>& v);
+  // Per-bank PIM work imbalance: max / mean of bank_macs over every bank of the memory.
+  double bank_mac_imbalance() const { return imbalance(bank_macs); }
 
   uint64_t total_commands() const;
   // {"ACT": n, ...}: the command types that occurred.

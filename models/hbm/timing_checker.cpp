@@ -8,8 +8,13 @@
 //   group     tRRD_L, tCCD_L, tWTR_L
 //   SID       tRRD_S, tFAW, tCCD_S, tWTR_S
 //   pc        tCCD_R (other SID)
-//   PIM       ACTAB with every bank closed, MACAB with every bank open at its row, tCCDAB
-//             (ACTAB/MACAB/PREA otherwise obey the bank rules on every bank they reach)
+//   PIM       ACTAB with every bank closed; MACAB: it computes in the banks of its bank mask
+//             (all of its scope, or the banks of the slices a per-slice round activated), which
+//             must be exactly the banks of the scope with an open row, at least one; a bank opened
+//             by ACTAB holds the MACAB's row, and so does the lowest participating bank; tRCD_RD
+//             after the ACT/ACTAB of every participating bank; tCCDAB
+//             (ACTAB/MACAB/PREA otherwise obey the bank rules on every bank they reach; the
+//             single-bank ACTs of a per-slice round are ordinary ACTs: tRRD, tFAW, row bus ...)
 //   refresh   banks closed, tRP/tRC before REF/REFPB, tRFC, tRFC_PB, tRREFD
 //
 // Nothing here is shared with the engine's rule table (timing_rules.h / timing_state.h).
@@ -51,7 +56,8 @@ constexpr std::array<std::string_view, TimingChecker::kNumRules> kRuleNames = {
     "tCCDAB",
     "tRFC",
     "tRFC_PB",
-    "tRREFD"};
+    "tRREFD",
+    "MACAB_BANKS"};
 
 bool is_read_direction(Cmd c) {
   return c == Cmd::RD || c == Cmd::MVSB;
@@ -91,7 +97,12 @@ TimingChecker::TimingChecker(const MemoryConfig& cfg, bool throw_on_first)
 std::string TimingChecker::describe(const Command& c) const {
   std::ostringstream s;
   s << cmd_name(c.cmd) << " at cycle " << c.cycle << " ch" << c.channel;
-  if (is_all_bank(c.cmd)) {
+  if (c.cmd == Cmd::MACAB && c.bank_mask != ~uint64_t(0)) {
+    if (c.scope_channel)
+      s << " (banks 0x" << std::hex << c.bank_mask << std::dec << " of the channel)";
+    else
+      s << " pc" << unsigned(c.pc) << " (banks 0x" << std::hex << c.bank_mask << std::dec << ")";
+  } else if (is_all_bank(c.cmd)) {
     if (c.scope_channel)
       s << " (all banks of the channel)";
     else
@@ -403,33 +414,54 @@ void TimingChecker::on_actab(ChannelHist& ch, const Command& c, uint32_t pc_lo, 
 }
 
 void TimingChecker::on_macab(ChannelHist& ch, const Command& c, uint32_t pc_lo, uint32_t pc_hi) {
+  // The banks that compute: bit i of the mask = bank i of the scope (pseudo-channels in order);
+  // every bit set = the whole scope.
+  const bool whole = c.bank_mask == ~uint64_t(0);
+  auto takes_part = [&](uint32_t i) { return whole || (i < 64 && (c.bank_mask >> i & 1) != 0); };
   Prior act, mac;
-  int32_t closed = -1, mismatch = -1;
-  uint32_t closed_pc = 0, mismatch_pc = 0;
+  bool any_open = false, any_actab = false;
+  int32_t closed = -1, left_out = -1, mismatch = -1, lowest = -1;
+  uint32_t closed_pc = 0, left_out_pc = 0, mismatch_pc = 0, lowest_pc = 0;
   for (uint32_t p = pc_lo; p < pc_hi; ++p) {
     if (ch.pcs[p].macab > mac.cycle) mac = {ch.pcs[p].macab, Cmd::MACAB, -1, p};
     for (uint32_t b = 0; b < banks_per_pc_; ++b) {
       const BankHist& k = bank(ch, p, b);
-      if (!k.open) {
-        if (closed < 0) closed = int32_t(b), closed_pc = p;
-      } else if (k.row != c.row) {
-        if (mismatch < 0) mismatch = int32_t(b), mismatch_pc = p;
+      const bool part = takes_part((p - pc_lo) * banks_per_pc_ + b);
+      any_open |= k.open;
+      if (part && !k.open && closed < 0) closed = int32_t(b), closed_pc = p;
+      if (!part && k.open && left_out < 0) left_out = int32_t(b), left_out_pc = p;
+      if (part && k.open) {
+        if (lowest < 0) lowest = int32_t(b), lowest_pc = p;
+        any_actab |= k.act_cmd == Cmd::ACTAB;
+        if (k.row != c.row && mismatch < 0) mismatch = int32_t(b), mismatch_pc = p;
       }
-      if (k.act > act.cycle) act = {k.act, k.act_cmd, int32_t(b), p};
+      if ((part || k.open) && k.act > act.cycle) act = {k.act, k.act_cmd, int32_t(b), p};
     }
   }
-  if (closed >= 0)
+  // After an ACTAB (one row everywhere) every participating bank holds the MACAB's row; a MACAB
+  // of single-bank activations only names the row of its lowest participating bank.
+  if (!any_actab && mismatch >= 0 && (mismatch != lowest || mismatch_pc != lowest_pc))
+    mismatch = -1;
+  if (!any_open)
+    state_violation(Rule::kColClosedBank, c, "no bank of its scope is open");
+  else if (closed >= 0)
     state_violation(Rule::kColClosedBank, c, describe_bank(closed_pc, closed) + " is closed");
+  if (left_out >= 0)
+    state_violation(Rule::kMacBanks, c,
+                    describe_bank(left_out_pc, left_out) + " has row " +
+                        std::to_string(bank(ch, left_out_pc, uint32_t(left_out)).row) +
+                        " open but is not in the bank mask");
   if (mismatch >= 0)
     state_violation(Rule::kRowMismatch, c,
                     describe_bank(mismatch_pc, mismatch) + " has row " +
                         std::to_string(bank(ch, mismatch_pc, uint32_t(mismatch)).row) +
                         " open, MACAB row " + std::to_string(c.row));
-  gap(Rule::kRCD_RD, c, act, t_.RCD_RD);  // ACTAB -> MACAB on every bank
+  gap(Rule::kRCD_RD, c, act, t_.RCD_RD);  // ACT/ACTAB -> MACAB on every participating bank
   gap(Rule::kCCDAB, c, mac, t_.CCDAB);    // MACAB -> MACAB (power limit)
   for (uint32_t p = pc_lo; p < pc_hi; ++p) {
     ch.pcs[p].macab = int64_t(c.cycle);
     for (uint32_t b = 0; b < banks_per_pc_; ++b) {
+      if (!takes_part((p - pc_lo) * banks_per_pc_ + b)) continue;
       BankHist& k = bank(ch, p, b);
       k.rd = int64_t(c.cycle);
       k.rd_cmd = Cmd::MACAB;

@@ -36,11 +36,11 @@ class TimingChecker : public CommandObserver {
     kDataBus,        // data bus of a pseudo-channel: bursts do not overlap
     kRTW,            // RD/MVSB -> WR/WRGB >= max(RTW, CL+BL+2-CWL)
     kActOpenBank,    // ACT to a bank whose row is open
-    kColClosedBank,  // RD/WR/MACAB to a closed bank
+    kColClosedBank,  // RD/WR to a closed bank; MACAB with no bank open or a closed bank in its mask
     kRowMismatch,    // RD/WR/MACAB to a row other than the open one
     kActabOpenBank,  // ACTAB with a bank of its scope open
     kRefOpenBank,    // REF / REFPB with a bank open
-    kRCD_RD,         // ACT/ACTAB -> RD/MACAB, same bank
+    kRCD_RD,         // ACT/ACTAB -> RD/MACAB, same bank (MACAB: every participating bank)
     kRCD_WR,         // ACT/ACTAB -> WR, same bank
     kRAS,            // ACT/ACTAB -> PRE/PREA, same bank
     kRC,             // ACT/ACTAB -> ACT/ACTAB (and -> REF/REFPB), same bank
@@ -59,6 +59,7 @@ class TimingChecker : public CommandObserver {
     kRFC,            // REF -> ACT/ACTAB/REF/REFPB in the refreshed pseudo-channel
     kRFC_PB,         // REFPB -> ACT/ACTAB of the refreshed bank
     kRREFD,          // REFPB -> REFPB and REFPB -> ACT of another bank, same SID
+    kMacBanks,       // MACAB whose bank mask leaves out a bank of its scope with an open row
     kCount
   };
   static constexpr int kNumRules = static_cast<int>(Rule::kCount);

@@ -38,6 +38,8 @@ std::vector<TimingRule> hbm_timing_rules(const Timing& t) {
 
       // ---- SID (rank): different bank groups ----
       {"tRRD_S", L::kSid, kActs, kActs, t.RRD_S},
+      // Every single-bank ACT counts, those of per-slice PIM rounds included; ACTAB is AttAcc's
+      // power-limited all-bank activation and does not.
       {"tFAW", L::kSid, {C::ACT}, {C::ACT}, t.FAW, false, 4},
       {"tCCD_S", L::kSid, kDataCmds, kDataCmds, t.CCD_S},
       {"tWTR_S", L::kSid, kWrites, {C::RD}, t.CWL + t.BL + t.WTR_S},
@@ -51,6 +53,12 @@ std::vector<TimingRule> hbm_timing_rules(const Timing& t) {
       {"tWTR_L", L::kBankGroup, kWrites, {C::RD}, t.CWL + t.BL + t.WTR_L},
 
       // ---- bank (all-bank commands apply these to every bank of their scope) ----
+      // A MACAB computes in the banks of its scope that have an open row: every bank after an
+      // ACTAB, the activated slices' banks after the single-bank ACTs of a per-slice round
+      // (PimOp::kMacRowGroups). Either way it waits tRCD_RD after the ACT/ACTAB of each of them;
+      // the engine asks for the latest over the whole scope (a bank left closed this round was
+      // last activated before the previous PREA, > tRAS > tRCD_RD back). That at least one bank
+      // is open is the engine's state, not a timing rule; the timing checker checks both.
       {"tRCD_RD", L::kBank, kActs, {C::RD, C::MACAB}, t.RCD_RD},
       {"tRCD_WR", L::kBank, kActs, {C::WR}, t.RCD_WR},
       {"tRAS", L::kBank, kActs, kPres, t.RAS},

@@ -280,7 +280,11 @@ void AquaboltUnits::read_operand(const Unit& u, uint32_t pc, uint32_t unit_index
   }
 }
 
-void AquaboltUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp&, uint32_t) {
+void AquaboltUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint32_t) {
+  if (op.kind == hbm::PimOp::Kind::kMacRowGroups)
+    throw std::logic_error(
+        "aquabolt: per-slice MAC rounds (kMacRowGroups) are not supported: the units compute "
+        "in AB-PIM mode, on the row an all-bank activation opened");
   if (c.cmd != Cmd::MACAB) return;  // ACTAB / PREA: open rows are tracked by on_command
   if (c.scope_channel)
     throw std::logic_error("aquabolt: all-bank commands reach one pseudo-channel, not a channel");

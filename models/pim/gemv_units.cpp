@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 namespace sparsepim::pim {
 
@@ -17,6 +18,7 @@ GemvUnits::GemvUnits(const hbm::MemoryConfig& cfg, uint32_t channel, hbm::BankSt
   tck_ps_ = uint64_t(cfg.timing.tCK_ns * 1000.0 + 0.5);
   buf_.assign(size_t(banks_) * kBufferEntries, 0);
   acc_.assign(size_t(banks_) * kRegisters * kLanes, 0);
+  open_row_.assign(banks_, -1);
   beats_.resize(banks_);
 }
 
@@ -40,6 +42,20 @@ void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint
       }
       return;
     }
+    case Cmd::ACTAB:
+    case Cmd::PREA: {  // the rows the PIM op opens and closes (all banks of the scope)
+      const uint32_t lo = c.scope_channel ? 0 : c.pc * per_pc;
+      const uint32_t hi = c.scope_channel ? banks_ : lo + per_pc;
+      for (uint32_t b = lo; b < hi; ++b) open_row_[b] = c.cmd == Cmd::ACTAB ? int64_t(c.row) : -1;
+      return;
+    }
+    case Cmd::ACT: {  // one bank of a per-slice round
+      const auto& o = cfg_.org;
+      const uint32_t b =
+          c.pc * per_pc + (c.sid * o.bank_groups + c.bg) * o.banks_per_group + c.bank;
+      open_row_[b] = int64_t(c.row);
+      return;
+    }
     case Cmd::MACAB: {
       const uint32_t regs = d ? d->accumulators : 1;
       if (regs < 1 || regs > kRegisters) throw std::invalid_argument("PIM op: 1 or 2 accumulators");
@@ -49,9 +65,15 @@ void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint
       const uint32_t bytes = cfg_.org.bytes_per_column;
       size_t n = 0;
       for (uint32_t b = lo; b < hi; ++b) {
+        // Only the banks of the MACAB's mask compute, each on its own open row.
+        if (c.bank_mask != hbm::kAllBanks && (b - lo >= 64 || !(c.bank_mask >> (b - lo) & 1)))
+          continue;
+        if (open_row_[b] < 0)
+          throw std::logic_error("PIM MACAB at cycle " + std::to_string(c.cycle) + " in bank " +
+                                 std::to_string(b) + ", which has no row opened by a PIM op");
         AluBeat& bt = beats_[n++];
         bt.op = AluOp::kMac;
-        const uint8_t* row = store_.row(first_flat_ + b, c.row);
+        const uint8_t* row = store_.row(first_flat_ + b, uint32_t(open_row_[b]));
         if (row)
           std::memcpy(bt.a, row + c.column * bytes, 32);
         else
@@ -91,7 +113,7 @@ void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint
       return;
     }
     default:
-      return;  // ACTAB / PREA: row state is the engine's business
+      return;
   }
 }
 

@@ -4,7 +4,9 @@
 // registers of 16 lanes.
 //
 //   WRGB / MVGB  burst of 16 scalars into buffer entries 16h..16h+15 of the banks in a mask
-//   MACAB col c  acc[c % R][l] = acc[c % R][l] + row[c][l] x buffer[c]   (every bank of scope)
+//   MACAB col c  acc[c % R][l] = acc[c % R][l] + row[c][l] x buffer[c]   (every bank of the
+//                MACAB's bank mask — all of the scope after ACTAB, the activated slices' banks in
+//                a per-slice round — each on the row its ACTAB/ACT opened)
 //   MVSB         32 B of an accumulator register out to the buffer die (then cleared)
 //
 // With keys stored transposed (a column = one dimension of 16 tokens, lane = token), a row of
@@ -43,10 +45,11 @@ class GemvUnits : public hbm::PimExecutor {
   uint32_t channel_;
   hbm::BankStore& store_;
   AluBackend& alu_;
-  uint32_t banks_;             // banks of the channel
-  uint32_t first_flat_;        // flat index of the channel's first bank in the store
-  std::vector<uint16_t> buf_;  // banks x kBufferEntries
-  std::vector<uint32_t> acc_;  // banks x kRegisters x kLanes
+  uint32_t banks_;                 // banks of the channel
+  uint32_t first_flat_;            // flat index of the channel's first bank in the store
+  std::vector<uint16_t> buf_;      // banks x kBufferEntries
+  std::vector<uint32_t> acc_;      // banks x kRegisters x kLanes
+  std::vector<int64_t> open_row_;  // per bank, from the PIM ops' ACTAB / ACT / PREA (-1: closed)
   std::vector<AluBeat> beats_;
   uint64_t macs_ = 0;
   uint64_t tck_ps_ = 0;
