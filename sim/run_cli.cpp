@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -178,6 +178,8 @@ RunCommand* add_run_command(CLI::App& app) {
   a->add_option("--vcd-window", c.vcd_window, "START:END ns");
   a->add_option("--params", c.o.params, "policy parameters")->capture_default_str();
   a->add_option("--policy-set", c.o.policy_sets, "override a policy parameter");
+  a->add_option("--row-activation", c.o.row_activation,
+                "auto (cheaper per pass) | lockstep (ACTAB rows) | slices (per-slice rounds)");
   a->add_option("--host", c.o.host_config, "host and buffer-die config")->capture_default_str();
   a->add_option("--out", c.out_dir, "output directory")->capture_default_str();
   a->add_flag("--json", c.json_out, "print summary.json instead of the table");
@@ -198,8 +200,8 @@ int run_default_job() {
   // The plot, when the system Python has matplotlib (scripts/setup.sh installs it).
   std::cout.flush();
   const std::string plot = std::string(SPARSEPIM_SOURCE_DIR) + "/scripts/plot_run.py";
-  const std::string cmd = "/usr/bin/python3 " + plot + " " + c.out_dir + "/summary.json " +
-                          c.out_dir + "/summary.png";
+  const std::string cmd =
+      "/usr/bin/python3 " + plot + " " + c.out_dir + "/summary.json " + c.out_dir + "/summary.png";
   if (std::system(cmd.c_str()) != 0)
     std::cerr << "sparsepim: no plot (needs /usr/bin/python3 with matplotlib): " << cmd << "\n";
   return 0;

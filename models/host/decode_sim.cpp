@@ -44,6 +44,7 @@ struct HostConfig {
   double softmax_per_ns = 16, topk_per_ns = 16, reduce_per_ns = 16;
   double softmax_pJ = 0, topk_pJ = 0, reduce_pJ = 0;
   double readout_ns = 0, readout_pJ_per_bit = 0;
+  std::string row_activation = "auto";  // auto | lockstep | slices
 };
 
 HostConfig load_host_config(const std::string& name) {
@@ -70,6 +71,17 @@ HostConfig load_host_config(const std::string& name) {
     h.softmax_pJ = o.number("softmax_pJ_per_element", 0, 1e9);
     h.topk_pJ = o.number("topk_pJ_per_element", 0, 1e9);
     h.reduce_pJ = o.number("reduce_pJ_per_element", 0, 1e9);
+    o.finish();
+  }
+  {
+    StrictObject o(top.get("controller"), path + ": controller");
+    o.allow_docs();
+    h.row_activation = o.str("row_activation");
+    if (h.row_activation != "auto" && h.row_activation != "lockstep" &&
+        h.row_activation != "slices")
+      throw ConfigError(path +
+                        ": controller.row_activation: expected auto, lockstep or slices, got '" +
+                        h.row_activation + "'");
     o.finish();
   }
   {
@@ -182,7 +194,7 @@ class Controller : public sc_module {
   std::vector<double> phase_;
   double buffer_die_pJ[3] = {0, 0, 0};  // softmax, top-k, reduce
   double readout_pJ = 0;
-  uint64_t macab_rows = 0, useful_groups = 0;
+  uint64_t lockstep_rounds = 0, slice_rounds = 0, useful_groups = 0;
   std::vector<uint64_t> slice_groups;  // useful row groups per slice (all channels)
   std::string error;
 
@@ -201,35 +213,80 @@ class Controller : public sc_module {
     return {idx % channels, base, base + region_.data_rows, base + 2 * region_.data_rows};
   }
 
+  // One MAC pass over row groups (ids: slice = id % slices, row = base + id / slices), with the
+  // moves around each round: MVGB of the probabilities before it (mvgb bursts per useful row
+  // group), MVSB of the partial results after it (mvsb per useful row group). The controller
+  // picks, per pass, the cheaper of two ways to open rows (by the estimate below, from the
+  // timing config): ACTAB lockstep — one all-bank row per distinct row index, every slice opens
+  // it whether useful or not — or per-slice rounds (kMacRowGroups) — every slice opens its own
+  // next row with single-bank ACTs (tFAW, tRRD, row bus), rounds = the busiest slice's count.
   void ops_for_rows(const std::vector<uint32_t>& groups, uint32_t base, uint32_t columns,
-                    std::vector<PimOp>* ops, uint32_t mvsb_per_row, uint32_t mvgb_per_row) {
-    // ACTAB lockstep: one round per distinct row index (all slices open the same row).
-    std::vector<uint32_t> rows;
-    rows.reserve(groups.size());
-    for (uint32_t g : groups) rows.push_back(g / uint32_t(slices_));
-    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());  // groups are sorted
-    for (uint32_t g : groups) ++slice_groups[g % uint32_t(slices_)];
+                    std::vector<PimOp>* ops, uint32_t mvsb, uint32_t mvgb) {
+    if (groups.empty()) return;
+    const uint32_t S = uint32_t(slices_);
+    std::vector<std::vector<uint32_t>> rows(S);
+    for (uint32_t g : groups) rows[g % S].push_back(base + g / S);  // groups sorted: rows sorted
+    std::vector<uint32_t> distinct;
+    for (uint32_t g : groups) distinct.push_back(base + g / S);
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    size_t rounds = 0;
+    for (const auto& r : rows) rounds = std::max(rounds, r.size());
+    // Cost estimates in cycles (the engine then times the chosen one exactly).
+    const auto& t = cfg_.timing;
+    const double mac = double(t.RCD_RD) + double(columns) * t.CCDAB + t.RTP_L + t.RP;
+    const double lockstep = double(distinct.size()) * std::max<double>(t.RC, mac);
+    double per_slice = 0;
+    for (size_t k = 0; k < rounds; ++k) {
+      uint32_t active = 0;
+      for (const auto& r : rows) active += r.size() > k;
+      const double acts = 4.0 * active, acts_pc = acts / cfg_.org.pseudo_channels;
+      const double act_time =
+          std::max((acts - 1) * t.ACT_BUS, (std::ceil(acts_pc / 4.0) - 1) * double(t.FAW));
+      per_slice += act_time + mac;
+    }
+    const bool slices_mode = mode_ == "slices" || (mode_ == "auto" && per_slice < lockstep);
+    for (uint32_t g : groups) ++slice_groups[g % S];
     useful_groups += groups.size();
-    macab_rows += rows.size();
-    for (uint32_t r : rows) {
-      if (mvgb_per_row) {
-        PimOp m;
-        m.kind = PimOp::Kind::kMoveToBanks;
-        m.columns = mvgb_per_row;
-        ops->push_back(m);
+    auto moves = [&](PimOp::Kind kind, uint32_t bursts) {
+      if (!bursts) return;
+      PimOp m;
+      m.kind = kind;
+      m.columns = bursts;
+      ops->push_back(m);
+    };
+    if (!slices_mode) {
+      lockstep_rounds += distinct.size();
+      for (uint32_t row : distinct) {
+        uint32_t useful = 0;
+        for (const auto& r : rows) useful += std::binary_search(r.begin(), r.end(), row);
+        moves(PimOp::Kind::kMoveToBanks, mvgb * useful);
+        PimOp op;
+        op.kind = PimOp::Kind::kMacRows;
+        op.row_first = row;
+        op.row_count = 1;
+        op.columns = columns;
+        ops->push_back(op);
+        moves(PimOp::Kind::kMoveToBufferDie, mvsb * useful);
       }
-      PimOp mac;
-      mac.kind = PimOp::Kind::kMacRows;
-      mac.row_first = base + r;
-      mac.row_count = 1;
-      mac.columns = columns;
-      ops->push_back(mac);
-      if (mvsb_per_row) {
-        PimOp m;
-        m.kind = PimOp::Kind::kMoveToBufferDie;
-        m.columns = mvsb_per_row;
-        ops->push_back(m);
-      }
+      return;
+    }
+    slice_rounds += rounds;
+    const auto& o = cfg_.org;
+    for (size_t k = 0; k < rounds; ++k) {
+      std::vector<hbm::SliceRow> round;
+      for (uint32_t sl = 0; sl < S; ++sl)
+        if (rows[sl].size() > k)
+          round.push_back({sl / (o.bank_groups * o.sids), (sl / o.bank_groups) % o.sids,
+                           sl % o.bank_groups, rows[sl][k]});
+      const uint32_t useful = uint32_t(round.size());
+      moves(PimOp::Kind::kMoveToBanks, mvgb * useful);
+      PimOp op;
+      op.kind = PimOp::Kind::kMacRowGroups;
+      op.columns = columns;
+      op.rounds = hbm::make_mac_rounds({round});
+      ops->push_back(op);
+      moves(PimOp::Kind::kMoveToBufferDie, mvsb * useful);
     }
   }
 
@@ -246,6 +303,7 @@ class Controller : public sc_module {
   void run_job(int c, const Job& j, const Place& p, double* ph) {
     const uint32_t G = uint32_t(shape_.q_heads / shape_.kv_heads);
     const uint32_t banks = cfg_.org.banks_per_channel();
+    const uint32_t banks_per_group = cfg_.org.banks_per_group;
     const uint32_t q_bursts = uint32_t(shape_.head_dim) * 2 / 32;  // FP16 query
     auto mark = [&] { return sc_time_stamp().to_seconds() * 1e9; };
     double t = mark();
@@ -265,8 +323,8 @@ class Controller : public sc_module {
     // Selection: metadata (centroids / page summaries) and key scans, then top-k / ranking.
     {
       std::vector<PimOp> ops;
-      ops_for_rows(j.meta, p.m_row, 32, &ops, G * banks / 16, 0);
-      ops_for_rows(j.scan, p.k_row, j.scan_columns, &ops, G * banks, 0);
+      ops_for_rows(j.meta, p.m_row, 32, &ops, G * banks_per_group, 0);
+      ops_for_rows(j.scan, p.k_row, j.scan_columns, &ops, G * banks_per_group, 0);
       run_ops(c, std::move(ops));
       buffer_die(double(j.select_elements), host_.topk_per_ns, host_.topk_pJ, 1);
       lap(kSelection);
@@ -274,7 +332,7 @@ class Controller : public sc_module {
     // Scores of the attended keys not scanned yet.
     {
       std::vector<PimOp> ops;
-      ops_for_rows(j.attend, p.k_row, 32, &ops, G * banks, 0);
+      ops_for_rows(j.attend, p.k_row, 32, &ops, G * banks_per_group, 0);
       run_ops(c, std::move(ops));
       lap(kScoring);
     }
@@ -283,7 +341,7 @@ class Controller : public sc_module {
     // Value pass: probabilities to the banks per row, MACs, partial outputs to the buffer die.
     {
       std::vector<PimOp> ops;
-      ops_for_rows(j.value, p.v_row, 32, &ops, 0, G * uint32_t(slices_) * 2);
+      ops_for_rows(j.value, p.v_row, 32, &ops, 0, G * 2);
       PimOp m;
       m.kind = PimOp::Kind::kMoveToBufferDie;
       m.columns = G * banks * 2;
@@ -380,6 +438,7 @@ class Controller : public sc_module {
   RegionShape region_;
   int regions_per_channel_;
   int slices_ = 16;
+  std::string mode_ = host_.row_activation;
   int arrived_ = 0;
   bool barrier_broken_ = false;
   sc_event done_ev_;
@@ -548,7 +607,8 @@ json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& h
   r["commands"] = commands;
   r["commands_per_step"] = double(total_cmds) / double(steps);
   r["row_hit_rate"] = accesses ? double(hits) / double(accesses) : 0.0;
-  r["macab_rounds_per_step"] = double(ctl.macab_rows) / double(steps);
+  r["lockstep_rows_per_step"] = double(ctl.lockstep_rounds) / double(steps);
+  r["slice_rounds_per_step"] = double(ctl.slice_rounds) / double(steps);
   r["useful_row_groups_per_step"] = double(ctl.useful_groups) / double(steps);
   r["bank_busy_ns_max"] = busy_max;
   r["bank_busy_ns_mean"] = busy_mean;
@@ -591,7 +651,14 @@ json run_decode(const DecodeOptions& opt) {
     throw ConfigError("memory '" + cfg.name +
                       "': the decode simulation needs AttAcc-style PIM (one unit per bank, "
                       "channel scope), e.g. attacc-hbm3-pim");
-  const HostConfig host = load_host_config(opt.host_config);
+  HostConfig host = load_host_config(opt.host_config);
+  if (!opt.row_activation.empty()) {
+    if (opt.row_activation != "auto" && opt.row_activation != "lockstep" &&
+        opt.row_activation != "slices")
+      throw ConfigError("--row-activation: expected auto, lockstep or slices, got '" +
+                        opt.row_activation + "'");
+    host.row_activation = opt.row_activation;
+  }
   const policy::PolicyParams params = policy::load_policy_params(opt.params, opt.policy_sets);
   std::unique_ptr<workloads::DecodeSource> src;
   std::unique_ptr<workloads::ModelPreset> preset;
@@ -728,7 +795,7 @@ json run_decode(const DecodeOptions& opt) {
                    {"units", opt.units},
                    {"policy_params", params.source_file},
                    {"host_config", host.source_file},
-                   {"row_activation", "ACTAB lockstep: one all-bank row per distinct row index"}};
+                   {"row_activation", host.row_activation}};
   json pols = json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
     if (opt.progress) opt.progress("timing " + runs[i].name, double(i) / double(runs.size()));

@@ -35,6 +35,7 @@ struct DecodeOptions {
   std::string numerics = "fp32";
   std::string pim_alu = "model";
   std::string units = "fast";
+  std::string row_activation;  // overrides the host config: auto | lockstep | slices
   bool check_timing = false;  // the independent timing checker on every channel
   std::function<void(const std::string& what, double fraction)> progress;
 };

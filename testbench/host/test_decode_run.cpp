@@ -42,8 +42,10 @@ TEST(DecodeRun, DenseCommandsMatchTheDataflowByHand) {
   // Llama-3.1-8B shapes (32 layers, 8 KV heads of 4 query heads, d = 128), 512-token prompt,
   // 2 steps: the caches hold 513 and 514 tokens = 33 row groups of 16 = 3 row indices of 16
   // slices, for keys and for values. Per (layer, KV head, step):
-  //   WRGB 4 queries x 8 bursts = 32; key pass 3 x (ACTAB, 32 MACAB, PREA, MVSB 4 x 64 banks);
-  //   value pass 3 x (MVGB 4 x 16 slices x 2, ACTAB, 32 MACAB, PREA), MVSB 4 x 64 x 2.
+  //   WRGB 4 queries x 8 bursts = 32; key pass 3 x (ACTAB, 32 MACAB, PREA) and the partial
+  //   scores of the 33 useful row groups out (MVSB 4 queries x 4 banks each); value pass: the
+  //   probabilities in (MVGB 4 x 2 per useful row group), 3 x (ACTAB, 32 MACAB, PREA), the
+  //   partial outputs out (MVSB 4 x 64 banks x 2). Whole rows: lockstep ACTAB is the cheaper.
   const json s = run_json("--context 512 --steps 2 --budget 64 --policy dense --check-timing",
                           scratch("dense"));
   const json& p = s["policies"][0];
@@ -52,8 +54,9 @@ TEST(DecodeRun, DenseCommandsMatchTheDataflowByHand) {
   EXPECT_EQ(p["commands"]["ACTAB"], 6 * jobs);
   EXPECT_EQ(p["commands"]["MACAB"], 6 * 32 * jobs);
   EXPECT_EQ(p["commands"]["PREA"], 6 * jobs);
-  EXPECT_EQ(p["commands"]["MVSB"], (3 * 256 + 512) * jobs);
-  EXPECT_EQ(p["commands"]["MVGB"], 3 * 128 * jobs);
+  EXPECT_EQ(p["commands"]["MVSB"], (4 * 4 * 33 + 512) * jobs);
+  EXPECT_EQ(p["commands"]["MVGB"], 4 * 2 * 33 * jobs);
+  EXPECT_EQ(p["slice_rounds_per_step"], 0);
   EXPECT_EQ(p["timing_violations"], 0);
   EXPECT_EQ(p["recall"], 1.0);
   EXPECT_EQ(p["rel_l2_error"], 0.0);
@@ -77,9 +80,12 @@ TEST(DecodeRun, EveryPolicyPassesTheTimingCheckerAndIsDeterministic) {
   ASSERT_EQ(a["policies"].size(), 9u);
   for (const auto& p : a["policies"]) {
     EXPECT_EQ(p["timing_violations"], 0) << p["policy"];
-    // Every MAC round is one ACTAB with its MACAB stream (SparQ's scan reads r/d of a row).
+    // Every MAC round (ACTAB row or per-slice round) has one MACAB stream of 32 columns
+    // (SparQ's scan reads r/d of a row).
+    const double rounds =
+        p["lockstep_rows_per_step"].get<double>() + p["slice_rounds_per_step"].get<double>();
     if (p["policy"] != "sparq") {
-      EXPECT_EQ(p["commands"]["MACAB"], 32 * p["commands"]["ACTAB"].get<int>()) << p["policy"];
+      EXPECT_EQ(p["commands"]["MACAB"].get<double>(), 32 * 2 * rounds) << p["policy"];
     }
     for (const char* k :
          {"policy", "latency_ns", "energy_pJ", "recall", "topk_overlap", "rel_l2_error",
