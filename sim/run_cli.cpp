@@ -27,7 +27,7 @@ struct RunCommand {
   std::string policies = "dense,topk,sparq,quest,starc,tidal,lfps,starc+tidal,starc+lfps";
   std::string out_dir = "results";
   bool json_out = false;
-  std::string vcd, vcd_window, replay;
+  std::string replay;
 };
 
 namespace {
@@ -115,10 +115,6 @@ void write_outputs(const json& s, const std::string& dir) {
 int run(RunCommand& c) {
   if (!c.replay.empty())
     throw ConfigError("--replay: not implemented yet in the decode simulation (issue 7 open)");
-  if (!c.vcd.empty() || !c.vcd_window.empty())
-    throw ConfigError(
-        "--vcd: not implemented yet for the decode simulation (issue 7 open); "
-        "`sparsepim gemv --vcd` shows the PIM passes");
   c.o.policies = split(c.policies);
   for (const auto& p : c.o.policies) {
     const auto& known = policy::policy_names();
@@ -174,8 +170,9 @@ RunCommand* add_run_command(CLI::App& app) {
   a->add_option("--numerics", c.o.numerics, "fp32 | fp16")->capture_default_str();
   a->add_option("--pim-alu", c.o.pim_alu, "model | rtl")->capture_default_str();
   a->add_option("--units", c.o.units, "fast | clocked")->capture_default_str();
-  a->add_option("--vcd", c.vcd, "waveforms");
-  a->add_option("--vcd-window", c.vcd_window, "START:END ns");
+  a->add_option("--vcd", c.o.vcd,
+                "waveforms of channel 0, one file per policy (FILE.<policy>.vcd)");
+  a->add_option("--vcd-window", c.o.vcd_window, "START:END in ns: only this window");
   a->add_option("--params", c.o.params, "policy parameters")->capture_default_str();
   a->add_option("--policy-set", c.o.policy_sets, "override a policy parameter");
   a->add_option("--row-activation", c.o.row_activation,

@@ -19,6 +19,7 @@
 #include "hbm/memory_config.h"
 #include "hbm/stats.h"
 #include "hbm/timing_checker.h"
+#include "hbm/vcd_writer.h"
 #include "host/gemv_common.h"
 #include "models/policy/accuracy.h"
 #include "models/policy/kv_cache.h"
@@ -494,7 +495,8 @@ json in_child(const std::function<json()>& f) {
 
 json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& host,
               const workloads::TraceShape& shape, int64_t steps, const RegionShape& region,
-              int channels, int regions_per_channel, bool check_timing) {
+              int channels, int regions_per_channel, bool check_timing, const std::string& vcd_path,
+              const std::string& vcd_window) {
   const auto w0 = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<hbm::HbmChannel>> chans;
   std::vector<std::unique_ptr<hbm::StatsObserver>> stats;
@@ -514,11 +516,18 @@ json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& h
     }
     raw.push_back(chans.back().get());
   }
+  std::unique_ptr<hbm::VcdWriter> vcd;
+  if (!vcd_path.empty()) {
+    vcd = std::make_unique<hbm::VcdWriter>(vcd_path, cfg, vcd_window);
+    hbm::write_gtkwave_save(vcd_path, cfg);
+    chans[0]->add_observer(vcd.get());
+  }
   Controller ctl("controller", raw, cfg, host, run, shape, steps, region, regions_per_channel);
   ctl.init_slices();
   sc_start();
   if (!ctl.error.empty()) throw std::runtime_error(ctl.error);
   const double end_ns = sc_time_stamp().to_seconds() * 1e9;
+  if (vcd) vcd->on_finish(chans[0]->cycle_of(sc_time_stamp()));
   hbm::EnergyBreakdown e;
   json commands = json::object();
   uint64_t hits = 0, accesses = 0, bank_bytes = 0, total_cmds = 0;
@@ -796,12 +805,24 @@ json run_decode(const DecodeOptions& opt) {
                    {"policy_params", params.source_file},
                    {"host_config", host.source_file},
                    {"row_activation", host.row_activation}};
+  // One waveform file per policy: a.vcd -> a.starc.vcd ('+' of compositions as '_').
+  auto vcd_for = [&](std::string name) -> std::string {
+    if (opt.vcd.empty()) return "";
+    std::replace(name.begin(), name.end(), '+', '_');
+    const auto dot = opt.vcd.rfind('.');
+    const auto slash = opt.vcd.rfind('/');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+      return opt.vcd + "." + name;
+    return opt.vcd.substr(0, dot) + "." + name + opt.vcd.substr(dot);
+  };
+  if (opt.vcd.empty() && !opt.vcd_window.empty()) throw ConfigError("--vcd-window needs --vcd");
+  if (!opt.vcd_window.empty()) hbm::parse_window_ns(opt.vcd_window);  // checked before the run
   json pols = json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
     if (opt.progress) opt.progress("timing " + runs[i].name, double(i) / double(runs.size()));
     json r = in_child([&] {
       return simulate(runs[i], cfg, host, shape, steps, region, channels, per_channel,
-                      opt.check_timing);
+                      opt.check_timing, vcd_for(runs[i].name), opt.vcd_window);
     });
     const auto& a = runs[i].accuracy.overall;
     r["policy"] = runs[i].name;

@@ -36,7 +36,10 @@ struct DecodeOptions {
   std::string pim_alu = "model";
   std::string units = "fast";
   std::string row_activation;  // overrides the host config: auto | lockstep | slices
-  bool check_timing = false;  // the independent timing checker on every channel
+  bool check_timing = false;
+  // Waveforms of channel 0 (commands, banks, open rows, PIM activity), one file per policy:
+  // FILE with the policy's name before the extension; window "START:END" in ns.
+  std::string vcd, vcd_window;  // the independent timing checker on every channel
   std::function<void(const std::string& what, double fraction)> progress;
 };
 

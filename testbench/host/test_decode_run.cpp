@@ -106,6 +106,26 @@ TEST(DecodeRun, EveryPolicyPassesTheTimingCheckerAndIsDeterministic) {
   EXPECT_EQ(lines, 1 + 9);
 }
 
+TEST(DecodeRun, WaveformsOnePerPolicy) {
+  const fs::path out = scratch("vcd");
+  fs::create_directories(out);
+  const auto r =
+      run_cli("run --context 600 --steps 1 --budget 64 --policy dense,starc+lfps --vcd " +
+              (out / "w.vcd").string() + " --vcd-window 0:5000 --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* f : {"w.dense.vcd", "w.starc_lfps.vcd", "w.dense.vcd.gtkw"}) {
+    ASSERT_TRUE(fs::exists(out / f)) << f;
+    std::ifstream in(out / f);
+    std::string first;
+    std::getline(in, first);
+    EXPECT_FALSE(first.empty()) << f;
+  }
+  std::ifstream in(out / "w.dense.vcd");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("$enddefinitions"), std::string::npos);
+  EXPECT_NE(text.find("#"), std::string::npos) << "value changes inside the window";
+}
+
 TEST(DecodeRun, BadInputIsAClearError) {
   const std::string trace =
       (fs::path(SPARSEPIM_SOURCE_DIR) / ".." / "shared" / "traces" / "stories260k-seed1")
@@ -125,6 +145,8 @@ TEST(DecodeRun, BadInputIsAClearError) {
       {"--context 512 --steps 0", "steps"},
       {"--context 512 --steps 1 --stacks 0", "--stacks"},
       {"--context 512 --steps 1 --numerics fp64", "--numerics"},
+      {"--context 512 --steps 1 --vcd-window 0:100", "--vcd-window needs --vcd"},
+      {"--context 512 --steps 1 --row-activation sometimes", "--row-activation"},
   };
   for (const auto& c : cases) {
     const fs::path out = scratch("bad");
