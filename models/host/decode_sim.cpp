@@ -653,6 +653,8 @@ json run_decode(const DecodeOptions& opt) {
   if (opt.units != "fast")
     throw ConfigError("--units " + opt.units + ": only fast units exist so far");
   if (opt.stacks < 1) throw ConfigError("--stacks must be at least 1");
+  if (opt.vcd.empty() && !opt.vcd_window.empty()) throw ConfigError("--vcd-window needs --vcd");
+  if (!opt.vcd_window.empty()) hbm::parse_window_ns(opt.vcd_window);
   if (opt.budget < 1) throw ConfigError("--budget must be at least 1 token");
   if (opt.policies.empty()) throw ConfigError("--policy: give at least one policy");
   const MemoryConfig cfg = hbm::load_memory_config(opt.memory, opt.memory_sets);
@@ -815,8 +817,6 @@ json run_decode(const DecodeOptions& opt) {
       return opt.vcd + "." + name;
     return opt.vcd.substr(0, dot) + "." + name + opt.vcd.substr(dot);
   };
-  if (opt.vcd.empty() && !opt.vcd_window.empty()) throw ConfigError("--vcd-window needs --vcd");
-  if (!opt.vcd_window.empty()) hbm::parse_window_ns(opt.vcd_window);  // checked before the run
   json pols = json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
     if (opt.progress) opt.progress("timing " + runs[i].name, double(i) / double(runs.size()));

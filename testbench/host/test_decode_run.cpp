@@ -145,8 +145,8 @@ TEST(DecodeRun, BadInputIsAClearError) {
       {"--context 512 --steps 0", "steps"},
       {"--context 512 --steps 1 --stacks 0", "--stacks"},
       {"--context 512 --steps 1 --numerics fp64", "--numerics"},
-      {"--context 512 --steps 1 --vcd-window 0:100", "--vcd-window needs --vcd"},
-      {"--context 512 --steps 1 --row-activation sometimes", "--row-activation"},
+      {"--context 512 --steps 1 --budget 64 --vcd-window 0:100", "--vcd-window needs --vcd"},
+      {"--context 512 --steps 1 --budget 64 --row-activation sometimes", "--row-activation"},
   };
   for (const auto& c : cases) {
     const fs::path out = scratch("bad");
