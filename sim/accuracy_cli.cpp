@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli_text.h"
 #include "models/common/errors.h"
 #include "models/policy/accuracy.h"
 #include "workloads/decode_source.h"
@@ -35,18 +36,9 @@ struct AccuracyCommand {
 
 namespace {
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 std::vector<int64_t> parse_budgets(const std::string& text) {
   std::vector<int64_t> out;
-  for (const auto& item : split(text)) {
+  for (const auto& item : cli::split_list(text)) {
     size_t used = 0;
     long long b = 0;
     try {
@@ -91,12 +83,6 @@ std::unique_ptr<ModelPreset> trace_preset(AccuracyCommand& c, const TraceShape& 
   return preset;
 }
 
-std::string fmt(double v, int prec) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(prec) << v;
-  return os.str();
-}
-
 void print_table(const std::vector<policy::AccuracyRecord>& recs, const json& source) {
   std::cout << "sparsepim accuracy: " << source.dump() << "\n\n";
   std::cout << std::left << std::setw(13) << "policy" << std::right << std::setw(8) << "budget"
@@ -107,11 +93,12 @@ void print_table(const std::vector<policy::AccuracyRecord>& recs, const json& so
   for (const auto& r : recs) {
     const auto& o = r.overall;
     std::cout << std::left << std::setw(13) << r.policy << std::right << std::setw(8) << r.budget
-              << std::setw(9) << fmt(o.recall, 4) << std::setw(9) << fmt(o.topk_overlap, 4)
-              << std::setw(9) << fmt(o.rel_l2_error, 4) << std::setw(9) << fmt(o.cosine, 4)
-              << std::setw(12) << fmt(o.keys_scored_per_step, 1) << std::setw(12)
-              << fmt(o.tokens_fetched_per_step, 1) << std::setw(12) << fmt(o.row_groups_per_step, 1)
-              << "\n";
+              << std::setw(9) << cli::fixed(o.recall, 4) << std::setw(9)
+              << cli::fixed(o.topk_overlap, 4) << std::setw(9) << cli::fixed(o.rel_l2_error, 4)
+              << std::setw(9) << cli::fixed(o.cosine, 4) << std::setw(12)
+              << cli::fixed(o.keys_scored_per_step, 1) << std::setw(12)
+              << cli::fixed(o.tokens_fetched_per_step, 1) << std::setw(12)
+              << cli::fixed(o.row_groups_per_step, 1) << "\n";
   }
   std::cout << "\nper KV head and layer per step; overall = mean over layers. Recall per layer:\n";
   std::cout << std::left << std::setw(20) << "policy@budget" << std::right;
@@ -121,14 +108,15 @@ void print_table(const std::vector<policy::AccuracyRecord>& recs, const json& so
   for (const auto& r : recs) {
     std::cout << std::left << std::setw(20) << (r.policy + "@" + std::to_string(r.budget))
               << std::right;
-    for (const auto& lm : r.per_layer) std::cout << std::setw(6) << fmt(lm.recall, 3);
+    for (const auto& lm : r.per_layer) std::cout << std::setw(6) << cli::fixed(lm.recall, 3);
     std::cout << "\n";
   }
   std::cout << "\nRow groups per step, per layer:\n";
   for (const auto& r : recs) {
     std::cout << std::left << std::setw(20) << (r.policy + "@" + std::to_string(r.budget))
               << std::right;
-    for (const auto& lm : r.per_layer) std::cout << std::setw(6) << fmt(lm.row_groups_per_step, 0);
+    for (const auto& lm : r.per_layer)
+      std::cout << std::setw(6) << cli::fixed(lm.row_groups_per_step, 0);
     std::cout << "\n";
   }
 }
@@ -153,7 +141,7 @@ int run(AccuracyCommand& c) {
                                             c.seed, c.context, c.steps);
   }
   policy::AccuracyOptions opt;
-  opt.policies = c.policies == "all" ? policy::policy_names() : split(c.policies);
+  opt.policies = c.policies == "all" ? policy::policy_names() : cli::split_list(c.policies);
   if (opt.policies.empty()) throw ConfigError("--policy: give at least one policy");
   opt.budgets = parse_budgets(c.budgets);
   opt.params = policy::load_policy_params(c.params, c.policy_sets);
@@ -188,7 +176,7 @@ int run(AccuracyCommand& c) {
     print_table(recs, brief);
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::cout << "\nwall " << fmt(wall, 1) << " s\n";
+    std::cout << "\nwall " << cli::fixed(wall, 1) << " s\n";
   }
   return 0;
 }

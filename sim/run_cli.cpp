@@ -13,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli_text.h"
 #include "common/errors.h"
 #include "host/decode_sim.h"
 #include "models/policy/policy.h"
@@ -31,21 +32,6 @@ struct RunCommand {
 };
 
 namespace {
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::string fmt(double v, int prec) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(prec) << v;
-  return os.str();
-}
 
 void print_table(const json& s) {
   const auto& c = s["config"];
@@ -67,13 +53,14 @@ void print_table(const json& s) {
   for (const auto& p : s["policies"]) {
     const double l = p["latency_ns"]["total"], e = p["energy_pJ"]["total"];
     std::cout << std::left << std::setw(13) << p["policy"].get<std::string>() << std::right
-              << std::setw(12) << fmt(l / 1e3, 2) << std::setw(9)
-              << (dl > 0 ? fmt(100.0 * (l / dl - 1), 0) + "%" : "-") << std::setw(12)
-              << fmt(e / 1e6, 2) << std::setw(9)
-              << (de > 0 ? fmt(100.0 * (e / de - 1), 0) + "%" : "-") << std::setw(9)
-              << fmt(p["recall"], 4) << std::setw(9) << fmt(p["rel_l2_error"], 4) << std::setw(11)
-              << fmt(p["row_groups_per_step"], 0) << std::setw(9) << fmt(p["bank_imbalance"], 2)
-              << std::setw(8) << fmt(p["internal_bw_utilization"], 3) << "\n";
+              << std::setw(12) << cli::fixed(l / 1e3, 2) << std::setw(9)
+              << (dl > 0 ? cli::fixed(100.0 * (l / dl - 1), 0) + "%" : "-") << std::setw(12)
+              << cli::fixed(e / 1e6, 2) << std::setw(9)
+              << (de > 0 ? cli::fixed(100.0 * (e / de - 1), 0) + "%" : "-") << std::setw(9)
+              << cli::fixed(p["recall"], 4) << std::setw(9) << cli::fixed(p["rel_l2_error"], 4)
+              << std::setw(11) << cli::fixed(p["row_groups_per_step"], 0) << std::setw(9)
+              << cli::fixed(p["bank_imbalance"], 2) << std::setw(8)
+              << cli::fixed(p["internal_bw_utilization"], 3) << "\n";
   }
   std::cout << "\nlatency and energy per decoded token (all layers); recall and row groups per "
                "KV head and layer\n";
@@ -115,7 +102,7 @@ void write_outputs(const json& s, const std::string& dir) {
 int run(RunCommand& c) {
   if (!c.replay.empty())
     throw ConfigError("--replay: not implemented yet in the decode simulation (issue 7 open)");
-  c.o.policies = split(c.policies);
+  c.o.policies = cli::split_list(c.policies);
   for (const auto& p : c.o.policies) {
     const auto& known = policy::policy_names();
     if (std::find(known.begin(), known.end(), p) == known.end())
@@ -138,7 +125,7 @@ int run(RunCommand& c) {
   } else {
     print_table(s);
     std::cout << "\nwrote " << c.out_dir << "/summary.json and " << c.out_dir
-              << "/summary.csv (wall " << fmt(s["wall_s"], 1) << " s)\n";
+              << "/summary.csv (wall " << cli::fixed(s["wall_s"], 1) << " s)\n";
   }
   for (const auto& p : s["policies"])
     if (p.value("timing_violations", uint64_t(0)) > 0) {

@@ -12,12 +12,13 @@
 #include <iostream>
 #include <string>
 
+#include "accuracy_cli.h"
 #include "common/errors.h"
+#include "common/json_in_child.h"
 #include "hbm/timing_checker.h"
 #include "host/gemv.h"
-#include "traffic.h"
-#include "accuracy_cli.h"
 #include "run_cli.h"
+#include "traffic.h"
 #include "units_cli.h"
 #include "workload_cli.h"
 
@@ -25,42 +26,6 @@ using nlohmann::json;
 using sparsepim::TrafficOptions;
 
 namespace {
-
-// Runs `f` in a child process (fresh peak RSS, and a SystemC kernel of its own) and returns
-// the JSON it produced.
-json in_child(const std::function<json()>& f) {
-  std::fflush(nullptr);
-  int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    std::string out;
-    int code = 0;
-    try {
-      out = f().dump();
-    } catch (const std::exception& e) {
-      out = json{{"error", e.what()}}.dump();
-      code = 1;
-    }
-    ssize_t w = write(fds[1], out.data(), out.size());
-    (void)w;
-    close(fds[1]);
-    _exit(code);
-  }
-  close(fds[1]);
-  std::string s;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) s.append(buf, size_t(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  json j = json::parse(s.empty() ? "{}" : s);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("benchmark case failed: " + j.value("error", std::string("crashed")));
-  return j;
-}
 
 int run_bench(bool as_json, uint64_t requests) {
   struct Case {
@@ -86,7 +51,8 @@ int run_bench(bool as_json, uint64_t requests) {
     o.pattern = c.pattern;
     o.requests = requests;
     o.via_tlm = c.tlm;
-    json r = in_child([&] { return sparsepim::run_traffic(o); });
+    json r = sparsepim::json_in_child([&] { return sparsepim::run_traffic(o); },
+                                      "benchmark case failed");
     all.push_back(r);
     if (!as_json) {
       const double hits = r["row_hits"].get<double>();
@@ -102,26 +68,31 @@ int run_bench(bool as_json, uint64_t requests) {
   }
   // The PIM path: MACs per second through the C++ ALU model and through the Verilated RTL.
   if (!as_json)
-    std::printf("\nPIM GEMV (attacc-hbm3-pim, one head, 8192 tokens x 128, score and value pass):\n"
-                "%-6s %10s %12s %14s %14s %9s\n", "ALU", "bit exact", "cycles", "MACs", "MACs/s", "RSS MB");
+    std::printf(
+        "\nPIM GEMV (attacc-hbm3-pim, one head, 8192 tokens x 128, score and value pass):\n"
+        "%-6s %10s %12s %14s %14s %9s\n",
+        "ALU", "bit exact", "cycles", "MACs", "MACs/s", "RSS MB");
   for (const char* alu : {"model", "rtl"}) {
     sparsepim::host::GemvOptions g;
     g.tokens = 8192;
     g.pim_alu = alu;
     json r;
     try {
-      r = in_child([&] {
-        json x = sparsepim::host::run_gemv(g);
-        x["peak_rss_MB"] = sparsepim::peak_rss_MB();
-        return x;
-      });
+      r = sparsepim::json_in_child(
+          [&] {
+            json x = sparsepim::host::run_gemv(g);
+            x["peak_rss_MB"] = sparsepim::peak_rss_MB();
+            return x;
+          },
+          "benchmark case failed");
     } catch (const std::exception& e) {
       if (!as_json) std::printf("%-6s not available: %s\n", alu, e.what());
       continue;
     }
     all.push_back(r);
     if (!as_json)
-      std::printf("%-6s %10s %12llu %14llu %14.0f %9.1f\n", alu, r["bit_exact"].get<bool>() ? "yes" : "NO",
+      std::printf("%-6s %10s %12llu %14llu %14.0f %9.1f\n", alu,
+                  r["bit_exact"].get<bool>() ? "yes" : "NO",
                   static_cast<unsigned long long>(r["cycles"].get<uint64_t>()),
                   static_cast<unsigned long long>(r["macs"].get<uint64_t>()),
                   r["macs_per_wall_s"].get<double>(), r["peak_rss_MB"].get<double>());

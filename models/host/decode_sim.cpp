@@ -14,6 +14,7 @@
 #include <tlm>
 
 #include "common/errors.h"
+#include "common/json_in_child.h"
 #include "hbm/energy.h"
 #include "hbm/hbm_channel.h"
 #include "hbm/memory_config.h"
@@ -454,45 +455,6 @@ double peak_rss_mb() {
   return double(ru.ru_maxrss) / 1024.0;
 }
 
-// Runs f in a forked child (SystemC elaborates once per process) and returns its JSON.
-json in_child(const std::function<json()>& f) {
-  std::fflush(nullptr);
-  int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe() failed");
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork() failed");
-  if (pid == 0) {
-    close(fds[0]);
-    std::string out;
-    int code = 0;
-    try {
-      out = f().dump();
-    } catch (const std::exception& e) {
-      out = json{{"error", e.what()}}.dump();
-      code = 1;
-    }
-    size_t off = 0;
-    while (off < out.size()) {
-      const ssize_t w = write(fds[1], out.data() + off, out.size() - off);
-      if (w <= 0) break;
-      off += size_t(w);
-    }
-    close(fds[1]);
-    _exit(code);
-  }
-  close(fds[1]);
-  std::string s;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) s.append(buf, size_t(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  json j = json::parse(s.empty() ? std::string("{\"error\":\"the simulation process died\"}") : s);
-  if (j.contains("error")) throw std::runtime_error(j["error"].get<std::string>());
-  return j;
-}
-
 json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& host,
               const workloads::TraceShape& shape, int64_t steps, const RegionShape& region,
               int channels, int regions_per_channel, bool check_timing, const std::string& vcd_path,
@@ -820,10 +782,12 @@ json run_decode(const DecodeOptions& opt) {
   json pols = json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
     if (opt.progress) opt.progress("timing " + runs[i].name, double(i) / double(runs.size()));
-    json r = in_child([&] {
-      return simulate(runs[i], cfg, host, shape, steps, region, channels, per_channel,
-                      opt.check_timing, vcd_for(runs[i].name), opt.vcd_window);
-    });
+    json r = json_in_child(
+        [&] {
+          return simulate(runs[i], cfg, host, shape, steps, region, channels, per_channel,
+                          opt.check_timing, vcd_for(runs[i].name), opt.vcd_window);
+        },
+        "the timing simulation of " + runs[i].name);
     const auto& a = runs[i].accuracy.overall;
     r["policy"] = runs[i].name;
     r["recall"] = a.recall;
