@@ -100,8 +100,7 @@ void write_outputs(const json& s, const std::string& dir) {
 }
 
 int run(RunCommand& c) {
-  if (!c.replay.empty())
-    throw ConfigError("--replay: not implemented yet in the decode simulation (issue 7 open)");
+  c.o.replay = c.replay;
   c.o.policies = cli::split_list(c.policies);
   for (const auto& p : c.o.policies) {
     const auto& known = policy::policy_names();
@@ -153,7 +152,9 @@ RunCommand* add_run_command(CLI::App& app) {
   a->add_option("--stacks", c.o.stacks, "HBM-PIM stacks")->capture_default_str();
   a->add_option("--seed", c.o.seed, "generator seed")->capture_default_str();
   a->add_option("--trace", c.o.trace, "real Q/K/V trace directory (with --model of its shape)");
-  a->add_option("--replay", c.replay, "a per-step token-count table (STARC artifact)");
+  a->add_option("--replay", c.replay,
+                "a per-step token-count table (STARC's artifact): its last --steps entries are "
+                "every policy's budget at each step");
   a->add_option("--numerics", c.o.numerics, "fp32 | fp16")->capture_default_str();
   a->add_option("--pim-alu", c.o.pim_alu, "model | rtl")->capture_default_str();
   a->add_option("--units", c.o.units, "fast | clocked")->capture_default_str();

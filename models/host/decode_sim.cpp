@@ -25,6 +25,7 @@
 #include "models/policy/accuracy.h"
 #include "models/policy/kv_cache.h"
 #include "workloads/decode_source.h"
+#include "workloads/kv_budget_table.h"
 #include "workloads/model_preset.h"
 #include "workloads/strict_json.h"
 
@@ -653,7 +654,24 @@ json run_decode(const DecodeOptions& opt) {
   }
   const workloads::TraceShape shape = src->shape();
   const int64_t first = src->first_step(), steps = shape.tokens - first;
-  if (opt.budget >= first + 1)
+  std::vector<int64_t> step_budgets;
+  if (!opt.replay.empty()) {
+    const workloads::KvBudgetTable t = workloads::read_kv_budget_table(opt.replay);
+    if (int64_t(t.tokens.size()) < steps)
+      throw InputError(opt.replay + ": " + std::to_string(t.tokens.size()) +
+                       " steps in the table, the run has " + std::to_string(steps));
+    for (int64_t s = 0; s < steps; ++s) {
+      const size_t i = t.tokens.size() - size_t(steps) + size_t(s);
+      if (t.tokens[i] < 1)
+        throw InputError(opt.replay + ":" + std::to_string(t.lines[i]) +
+                         ": a step that touches no token cannot be replayed");
+      if (t.tokens[i] > first + 1 + s)
+        throw InputError(opt.replay + ":" + std::to_string(t.lines[i]) + ": " +
+                         std::to_string(t.tokens[i]) + " tokens at a step with " +
+                         std::to_string(first + 1 + s) + " in the cache");
+      step_budgets.push_back(t.tokens[i]);
+    }
+  } else if (opt.budget >= first + 1)
     throw ConfigError("--budget " + std::to_string(opt.budget) + " is not below the context (" +
                       std::to_string(first + 1) + " tokens at the first step): use --policy dense");
   if (shape.head_dim * 2 != int(cfg.org.banks_per_group * 64))
@@ -685,6 +703,7 @@ json run_decode(const DecodeOptions& opt) {
   policy::AccuracyOptions ao;
   ao.policies = opt.policies;
   ao.budgets = {opt.budget};
+  ao.step_budgets = step_budgets;
   ao.params = params;
   ao.model = {shape.layers, shape.q_heads, shape.kv_heads, shape.head_dim,
               preset->profile.tidal_reselection_layer};
@@ -768,7 +787,9 @@ json run_decode(const DecodeOptions& opt) {
                    {"units", opt.units},
                    {"policy_params", params.source_file},
                    {"host_config", host.source_file},
-                   {"row_activation", host.row_activation}};
+                   {"row_activation", host.row_activation},
+                   {"replay", opt.replay.empty() ? json(nullptr) : json(opt.replay)},
+                   {"replay_budgets", step_budgets}};
   // One waveform file per policy: a.vcd -> a.starc.vcd ('+' of compositions as '_').
   auto vcd_for = [&](std::string name) -> std::string {
     if (opt.vcd.empty()) return "";

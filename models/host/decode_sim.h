@@ -29,6 +29,9 @@ struct DecodeOptions {
   int stacks = 1;
   uint64_t seed = 1;
   std::string trace;  // real Q/K/V instead of the generator
+  // STARC's artifact tables (one token count per decode step): step s uses entry
+  // len - steps + s (the table's last, longest-context entries) as every policy's budget.
+  std::string replay;
   std::string host_config = "attacc-host";
   std::string params = "default";  // policy parameters
   std::vector<std::string> policy_sets;

@@ -152,6 +152,16 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
   std::vector<int64_t> budgets = opt.budgets;
   std::sort(budgets.begin(), budgets.end());
   budgets.erase(std::unique(budgets.begin(), budgets.end()), budgets.end());
+  const bool replay = !opt.step_budgets.empty();
+  if (replay) {
+    if (budgets.size() != 1)
+      throw ConfigError("accuracy: per-step budgets replace the budget list; give one budget");
+    if (int64_t(opt.step_budgets.size()) != steps)
+      throw ConfigError("accuracy: " + std::to_string(opt.step_budgets.size()) +
+                        " per-step budgets for " + std::to_string(steps) + " decode steps");
+    for (int64_t b : opt.step_budgets)
+      if (b < 1) throw ConfigError("accuracy: a per-step budget below 1 token");
+  }
 
   std::vector<float> K(size_t(T) * size_t(d)), V(size_t(T) * size_t(d));
   std::vector<float> Q(size_t(steps) * size_t(G) * size_t(d));
@@ -182,6 +192,13 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
         cache.set_length(n);
         scores.reset(Qt, G, &cache);
         ++stamp;
+        if (replay) {
+          budgets[0] = opt.step_budgets[size_t(s)];
+          for (Combo& c : combos) {
+            c.budget = budgets[0];
+            c.policy->set_budget(budgets[0]);
+          }
+        }
         for (int gi = 0; gi < G; ++gi) {
           const float* sc = scores.scores(gi);
           ref[size_t(gi)].compute(sc, V.data(), n, d);

@@ -52,6 +52,9 @@ struct AccuracyOptions {
   std::vector<int64_t> budgets;
   PolicyParams params;
   ModelShape model;
+  // Per decode step (index from the first step): the budget of every policy at that step,
+  // replacing `budgets` (which must then hold one entry); empty = fixed budgets.
+  std::vector<int64_t> step_budgets;
   // Called with the fraction done (0..1) now and then.
   std::function<void(double)> progress;
   // Sees every selection (policy index in `policies` x `budgets` order), with the cache it was

@@ -15,6 +15,7 @@
 // simulation).
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,11 @@ class Policy {
   virtual ~Policy() = default;
   const std::string& name() const { return name_; }
   int64_t budget() const { return budget_; }
+  // A new budget from the next step on (replaying published per-step token counts).
+  void set_budget(int64_t budget) {
+    if (budget < 1) throw std::invalid_argument("policy budget below 1");
+    budget_ = budget;
+  }
   // Chooses the positions of one step; fills out (which is cleared first).
   virtual void select(const StepInput& in, Selection* out) = 0;
   // The storage layout this policy needs: token order, or STARC's cluster order.

@@ -126,6 +126,37 @@ TEST(DecodeRun, WaveformsOnePerPolicy) {
   EXPECT_NE(text.find("#"), std::string::npos) << "value changes inside the window";
 }
 
+TEST(DecodeRun, ReplayUsesTheTablesLastEntriesAsBudgets) {
+  const fs::path out = scratch("replay");
+  fs::create_directories(out);
+  {
+    std::ofstream t(out / "table.txt");
+    t << "# tokens per step\n5000\n40\n# two more\n64  # a comment\n100\n";
+  }
+  const json s = run_json(
+      "--context 600 --steps 2 --policy topk,starc --replay " + (out / "table.txt").string(), out);
+  EXPECT_EQ(s["config"]["replay_budgets"], json::array({64, 100}));
+  for (const auto& p : s["policies"]) EXPECT_LT(p["recall"].get<double>(), 1.0) << p["policy"];
+  struct Case {
+    std::string table, message;
+  };
+  for (const Case& c : std::vector<Case>{{"10\n-3\n", "negative"},
+                                         {"10\nabc\n", "abc"},
+                                         {"7\n", "1 steps in the table"},
+                                         {"10\n0\n", "no token"},
+                                         {"10\n9000\n", "9000 tokens"}}) {
+    {
+      std::ofstream t(out / "bad.txt");
+      t << c.table;
+    }
+    const auto r = run_cli("run --context 600 --steps 2 --policy starc --replay " +
+                           (out / "bad.txt").string() + " --out " + (out / "bad").string());
+    EXPECT_EQ(r.code, 2) << c.table << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.table << "\n" << r.out;
+    EXPECT_FALSE(fs::exists(out / "bad" / "summary.json"));
+  }
+}
+
 TEST(DecodeRun, BadInputIsAClearError) {
   const std::string trace =
       (fs::path(SPARSEPIM_SOURCE_DIR) / ".." / "shared" / "traces" / "stories260k-seed1")
