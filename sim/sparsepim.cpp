@@ -81,7 +81,7 @@ int run_bench(bool as_json, uint64_t requests) {
       r = sparsepim::json_in_child(
           [&] {
             json x = sparsepim::host::run_gemv(g);
-            x["peak_rss_MB"] = sparsepim::peak_rss_MB();
+            x["peak_rss_MB"] = sparsepim::peak_rss_mb();
             return x;
           },
           "benchmark case failed");

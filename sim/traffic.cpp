@@ -24,12 +24,6 @@ namespace sparsepim {
 using namespace hbm;
 using nlohmann::json;
 
-double peak_rss_MB() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_maxrss) / 1024.0;
-}
-
 std::vector<TraceRequest> parse_request_trace(const std::string& path, uint64_t capacity) {
   std::ifstream in(path);
   if (!in) throw InputError("cannot open request trace '" + path + "'");
@@ -286,7 +280,7 @@ json run_traffic(const TrafficOptions& opt) {
   j["wall_s"] = wall;
   j["requests_per_wall_s"] = wall > 0 ? double(requests) / wall : 0.0;
   if (opt.stats) j["commands_per_wall_s"] = wall > 0 ? double(stats.total_commands()) / wall : 0.0;
-  j["peak_rss_MB"] = peak_rss_MB();
+  j["peak_rss_MB"] = peak_rss_mb();
   return j;
 }
 

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/peak_rss.h"
+
 namespace sparsepim {
 
 struct TrafficOptions {
@@ -42,6 +44,5 @@ std::vector<TraceRequest> parse_request_trace(const std::string& path, uint64_t 
 nlohmann::json run_traffic(const TrafficOptions& opt);
 
 // Peak resident set size of this process, MB.
-double peak_rss_MB();
 
 }  // namespace sparsepim

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/common/errors.h"
+#include "models/common/peak_rss.h"
 #include "workloads/calibration_stats.h"
 #include "workloads/decode_source.h"
 #include "workloads/generator.h"
@@ -57,12 +58,6 @@ struct WorkloadCommands {
 };
 
 namespace {
-
-double peak_rss_mb() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
-}
 
 // A running hash of generated floats: equal bytes in the same order, equal checksum. FNV-1a
 // over 64-bit words (two floats) in four interleaved lanes, so the multiplies pipeline.

@@ -15,6 +15,7 @@
 
 #include "common/errors.h"
 #include "common/json_in_child.h"
+#include "common/peak_rss.h"
 #include "hbm/energy.h"
 #include "hbm/hbm_channel.h"
 #include "hbm/memory_config.h"
@@ -157,18 +158,13 @@ RegionShape region_shape(int64_t tokens, int slices, int rgt, const policy::Kmea
 // ---------------------------------------------------------------------------------------------
 // Phase 2: the SystemC simulation of one policy's jobs.
 
-struct SimResult {
-  json j;
-};
-
 class Controller : public sc_module {
  public:
   std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<Controller>>> sockets;
 
   Controller(sc_module_name n, const std::vector<hbm::HbmChannel*>& channels,
              const MemoryConfig& cfg, const HostConfig& host, const PolicyRun& run,
-             const workloads::TraceShape& shape, int64_t steps, const RegionShape& region,
-             int regions_per_channel)
+             const workloads::TraceShape& shape, int64_t steps, const RegionShape& region)
       : sc_module(n),
         ch_(channels),
         cfg_(cfg),
@@ -176,9 +172,9 @@ class Controller : public sc_module {
         run_(run),
         shape_(shape),
         steps_(steps),
-        region_(region),
-        regions_per_channel_(regions_per_channel) {
+        region_(region) {
     slices_ = cfg.org.pseudo_channels * cfg.org.sids * cfg.org.bank_groups;
+    slice_groups.assign(size_t(slices_), 0);
     for (size_t c = 0; c < channels.size(); ++c) {
       sockets.push_back(std::make_unique<tlm_utils::simple_initiator_socket<Controller>>(
           ("socket_" + std::to_string(c)).c_str()));
@@ -439,7 +435,6 @@ class Controller : public sc_module {
   workloads::TraceShape shape_;
   int64_t steps_;
   RegionShape region_;
-  int regions_per_channel_;
   int slices_ = 16;
   std::string mode_ = host_.row_activation;
   int arrived_ = 0;
@@ -447,18 +442,11 @@ class Controller : public sc_module {
   sc_event done_ev_;
 
  public:
-  void init_slices() { slice_groups.assign(size_t(slices_), 0); }
 };
-
-double peak_rss_mb() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_maxrss) / 1024.0;
-}
 
 json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& host,
               const workloads::TraceShape& shape, int64_t steps, const RegionShape& region,
-              int channels, int regions_per_channel, bool check_timing, const std::string& vcd_path,
+              int channels, bool check_timing, const std::string& vcd_path,
               const std::string& vcd_window) {
   const auto w0 = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<hbm::HbmChannel>> chans;
@@ -485,8 +473,7 @@ json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& h
     hbm::write_gtkwave_save(vcd_path, cfg);
     chans[0]->add_observer(vcd.get());
   }
-  Controller ctl("controller", raw, cfg, host, run, shape, steps, region, regions_per_channel);
-  ctl.init_slices();
+  Controller ctl("controller", raw, cfg, host, run, shape, steps, region);
   sc_start();
   if (!ctl.error.empty()) throw std::runtime_error(ctl.error);
   const double end_ns = sc_time_stamp().to_seconds() * 1e9;
@@ -522,7 +509,6 @@ json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& h
   const int L = shape.layers, KV = shape.kv_heads;
   // Per step: latency = the sum over layers of the slowest head; phases of that head.
   double phases[kPhases] = {};
-  double prev = 0;
   for (int64_t s = 0; s < steps; ++s)
     for (int l = 0; l < L; ++l) {
       size_t worst = 0;
@@ -534,9 +520,7 @@ json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& h
         if (tot > worst_t) worst_t = tot, worst = ji;
       }
       for (int p = 0; p < kPhases; ++p) phases[p] += ctl.phase_[worst * kPhases + size_t(p)];
-      prev = ctl.layer_end_[size_t(s) * size_t(L) + size_t(l)];
     }
-  (void)prev;
   json lat = json::object();
   double lat_total = 0;
   for (int p = 0; p < kPhases; ++p) {
@@ -596,7 +580,7 @@ json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& h
     r["timing_violations"] = v;
   }
   r["sim_wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
-  r["sim_peak_rss_MB"] = peak_rss_mb();
+  r["sim_peak_rss_MB"] = sparsepim::peak_rss_mb();
   return r;
 }
 
@@ -805,8 +789,8 @@ json run_decode(const DecodeOptions& opt) {
     if (opt.progress) opt.progress("timing " + runs[i].name, double(i) / double(runs.size()));
     json r = json_in_child(
         [&] {
-          return simulate(runs[i], cfg, host, shape, steps, region, channels, per_channel,
-                          opt.check_timing, vcd_for(runs[i].name), opt.vcd_window);
+          return simulate(runs[i], cfg, host, shape, steps, region, channels, opt.check_timing,
+                          vcd_for(runs[i].name), opt.vcd_window);
         },
         "the timing simulation of " + runs[i].name);
     const auto& a = runs[i].accuracy.overall;
@@ -824,7 +808,7 @@ json run_decode(const DecodeOptions& opt) {
   out["policies"] = std::move(pols);
   out["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
   out["selection_wall_s"] = phase1_s;
-  out["peak_rss_MB"] = peak_rss_mb();
+  out["peak_rss_MB"] = sparsepim::peak_rss_mb();
   return out;
 }
 
