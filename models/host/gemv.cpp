@@ -1,5 +1,6 @@
 #include "host/gemv.h"
 #include "host/gemv_common.h"
+#include "pim/attacc_numerics.h"
 
 #include <algorithm>
 #include <chrono>
@@ -107,7 +108,6 @@ class GemvHost : public sc_module {
   std::vector<uint16_t> K, V, q;  // K, V: tokens x head_dim
   // Results
   std::vector<uint32_t> scores;  // per token, accumulator format
-  std::vector<float> p;          // probabilities (FP32 softmax)
   std::vector<uint16_t> p16;
   std::vector<uint32_t> out;  // head_dim, accumulator format
   uint64_t setup_cycles = 0, score_cycles = 0, value_cycles = 0, pass_start_cycle = 0;
@@ -227,23 +227,8 @@ class GemvHost : public sc_module {
   }
 
   void softmax() {
-    const double scale = 1.0 / std::sqrt(double(opt_.head_dim));
-    double mx = -INFINITY;
-    std::vector<double> x(opt_.tokens);
-    for (uint32_t t = 0; t < opt_.tokens; ++t) {
-      x[t] = (opt_.acc_fp32 ? double(pim::fp32_from_bits(scores[t]))
-                            : pim::fp16_to_double(uint16_t(scores[t]))) *
-             scale;
-      mx = std::max(mx, x[t]);
-    }
-    double sum = 0;
-    for (double& v : x) sum += (v = std::exp(v - mx));
-    p.resize(opt_.tokens);
     p16.resize(opt_.tokens);
-    for (uint32_t t = 0; t < opt_.tokens; ++t) {
-      p[t] = float(x[t] / sum);
-      p16[t] = pim::fp16_from_float(p[t]);
-    }
+    pim::attacc_softmax(scores.data(), opt_.tokens, opt_.head_dim, opt_.acc_fp32, p16.data());
   }
 
   void value_pass() {
@@ -408,47 +393,28 @@ json run_gemv(const GemvOptions& opt) {
   if (vcd) vcd->on_finish(pass_end);
 
   // Bit-exact emulation of the same arithmetic, without the memory system.
-  auto acc_add = [&](uint32_t a, uint32_t b) {
-    return opt.acc_fp32 ? pim::fp32_bits(pim::fp32_from_bits(a) + pim::fp32_from_bits(b))
-                        : uint32_t(pim::fp16_add(uint16_t(a), uint16_t(b)));
-  };
-  auto mac = [&](uint32_t acc, uint16_t a, uint16_t b) {
-    return pim::alu_lane(pim::AluOp::kMac, a, b, acc, opt.acc_fp32);
-  };
   const uint32_t D = opt.head_dim;
   bool exact = true;
-  for (uint32_t t = 0; t < opt.tokens; ++t) {
-    uint32_t score = 0;
-    for (uint32_t j = 0; j < lay.bpt; ++j) {
-      uint32_t acc = 0;
-      for (uint32_t col = 0; col < 32; ++col)
-        acc = mac(acc, host.K[size_t(t) * D + 32 * j + col], host.q[32 * j + col]);
-      score = j == 0 ? acc : acc_add(score, acc);
-    }
-    exact &= score == host.scores[t];
-  }
+  for (uint32_t t = 0; t < opt.tokens; ++t)
+    exact &=
+        pim::attacc_score(&host.K[size_t(t) * D], host.q.data(), D, opt.acc_fp32) == host.scores[t];
   if (opt.value_pass) {
-    for (uint32_t d = 0; d < D; ++d) {
-      const uint32_t j = d / 32, h = (d / 16) % 2, l = d % 16;
-      uint32_t total = 0;
-      bool first = true;
-      for (uint32_t s = 0; s < lay.slices; ++s)
-        for (uint32_t g = 0; g < lay.groups; ++g) {
-          uint32_t acc = 0;
-          for (uint32_t r = 0; r < lay.key_rows; ++r)
-            for (uint32_t c = h; c < 32; c += 2) {
-              const uint64_t t = lay.token(r, s, g, c / 2);
-              if (t >= opt.tokens) {
-                acc = mac(acc, 0, 0);
-                continue;
-              }
-              acc = mac(acc, host.V[t * D + 32 * j + 16 * h + l], host.p16[t]);
-            }
-          total = first ? acc : acc_add(total, acc);
-          first = false;
-        }
-      exact &= total == host.out[d];
-    }
+    std::vector<std::vector<int64_t>> slice_tokens;  // per (slice, token group), MAC order
+    for (uint32_t s = 0; s < lay.slices; ++s)
+      for (uint32_t g = 0; g < lay.groups; ++g) {
+        std::vector<int64_t> tokens;
+        for (uint32_t r = 0; r < lay.key_rows; ++r)
+          for (uint32_t lane = 0; lane < 16; ++lane) {
+            const uint64_t t = lay.token(r, s, g, lane);
+            tokens.push_back(t < opt.tokens ? int64_t(t) : -1);
+          }
+        slice_tokens.push_back(std::move(tokens));
+      }
+    std::vector<uint32_t> out(D);
+    pim::attacc_output(
+        slice_tokens, D, opt.acc_fp32, [&](int64_t t) { return host.p16[size_t(t)]; },
+        [&](int64_t t) { return &host.V[size_t(t) * D]; }, out.data());
+    for (uint32_t d = 0; d < D; ++d) exact &= out[d] == host.out[d];
   }
 
   // FP64 reference: exact scores, softmax, output.
