@@ -107,6 +107,12 @@ int run(RunCommand& c) {
     if (std::find(known.begin(), known.end(), p) == known.end())
       throw ConfigError("--policy: unknown policy '" + p + "'");
   }
+  // The output directory must be writable before hours of simulation, not after.
+  std::error_code ec;
+  std::filesystem::create_directories(c.out_dir, ec);
+  if (ec || !std::filesystem::is_directory(c.out_dir))
+    throw ConfigError("--out " + c.out_dir + ": cannot create the output directory" +
+                      (ec ? " (" + ec.message() + ")" : std::string()));
   const bool tty = !c.json_out && isatty(STDERR_FILENO);
   const auto t0 = std::chrono::steady_clock::now();
   if (tty)

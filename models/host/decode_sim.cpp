@@ -25,6 +25,8 @@
 #include "host/gemv_common.h"
 #include "models/policy/accuracy.h"
 #include "models/policy/kv_cache.h"
+#include "pim/attacc_numerics.h"
+#include "pim/fp16_alu.h"
 #include "workloads/decode_source.h"
 #include "workloads/kv_budget_table.h"
 #include "workloads/model_preset.h"
@@ -129,6 +131,8 @@ struct PolicyRun {
   policy::AccuracyRecord accuracy;
   std::vector<Job> jobs;  // [step][layer][kv head]
   std::map<std::pair<int, int>, int64_t> clusters_seen;
+  double pim_error_sum = 0, pim_error_max = 0;  // --numerics fp16
+  int64_t pim_error_count = 0;
 };
 
 // The rows a region needs: data row groups (K or V) and metadata row groups of one KV head.
@@ -589,10 +593,9 @@ json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& h
 json run_decode(const DecodeOptions& opt) {
   const auto w0 = std::chrono::steady_clock::now();
   // --- Check everything before any work.
-  if (opt.numerics != "fp32")
-    throw ConfigError("--numerics " + opt.numerics +
-                      ": only fp32 is implemented in the decode simulation so far (fp16 "
-                      "numerics run in `sparsepim gemv`)");
+  if (opt.numerics != "fp32" && opt.numerics != "fp16")
+    throw ConfigError("--numerics: expected fp32 or fp16, got '" + opt.numerics + "'");
+  const bool fp16 = opt.numerics == "fp16";
   if (opt.pim_alu != "model")
     throw ConfigError("--pim-alu " + opt.pim_alu +
                       ": the RTL ALU runs in `sparsepim gemv`; the decode simulation times "
@@ -711,6 +714,88 @@ json run_decode(const DecodeOptions& opt) {
     std::sort(out->begin(), out->end());
     out->erase(std::unique(out->begin(), out->end()), out->end());
   };
+  // --numerics fp16: each query head's output computed as the PIM units and the buffer die
+  // compute it (pim/attacc_numerics, which `sparsepim gemv` holds bit-exact to the units): FP16
+  // keys, values and query, scores of the attended tokens, FP16 probabilities, and the value
+  // pass over the row groups the head's KV head reads, in MAC order; tokens of those rows that
+  // the head does not attend enter with probability 0. Compared with dense FP64 attention.
+  auto pim_numerics = [&](PolicyRun& run, const policy::StepInput& in, const policy::Selection& sel,
+                          const policy::ClusterStore* store,
+                          const std::vector<uint32_t>& value_groups) {
+    const int64_t n = in.n();
+    std::vector<int64_t> slot_pos;  // clustered slot -> position
+    if (store) {
+      slot_pos.assign(size_t(store->region_slots()), -1);
+      for (int64_t c = 0; c < store->clusters(); ++c)
+        for (int i = 0; i < store->size(c); ++i)
+          slot_pos[size_t(store->cluster_slot(c) + i)] = store->members(c)[i];
+    }
+    auto position_of = [&](uint32_t gid, uint32_t lane) -> int64_t {
+      int64_t p;
+      if (!store)
+        p = int64_t(gid) * rgt + lane;
+      else if (gid >= region.staging_first)
+        p = store->clustered_tokens() + int64_t(gid - region.staging_first) * rgt + lane;
+      else {
+        const size_t slot = size_t(gid) * size_t(rgt) + lane;
+        p = slot < slot_pos.size() ? slot_pos[slot] : -1;
+      }
+      return p < n ? p : -1;
+    };
+    std::vector<std::vector<int64_t>> slice_tokens(static_cast<size_t>(slices));
+    for (uint32_t gid : value_groups)
+      for (uint32_t lane = 0; lane < uint32_t(rgt); ++lane)
+        slice_tokens[gid % uint32_t(slices)].push_back(position_of(gid, lane));
+    const float* K = in.cache->keys();
+    const float* V = in.cache->values();
+    std::vector<uint16_t> k16(static_cast<size_t>(n * d)), v16(static_cast<size_t>(n * d)),
+        q16(static_cast<size_t>(d));
+    for (size_t i = 0; i < k16.size(); ++i) {
+      k16[i] = pim::fp16_from_float(K[i]);
+      v16[i] = pim::fp16_from_float(V[i]);
+    }
+    std::vector<uint32_t> scores, out(static_cast<size_t>(d));
+    std::vector<uint16_t> p16;
+    std::vector<uint16_t> prob(size_t(n), 0);
+    for (int g = 0; g < in.group; ++g) {
+      const float* q = in.query(g);
+      for (int c = 0; c < d; ++c) q16[size_t(c)] = pim::fp16_from_float(q[c]);
+      const auto& pos = sel.positions[size_t(g)];
+      scores.resize(pos.size());
+      for (size_t i = 0; i < pos.size(); ++i)
+        scores[i] =
+            pim::attacc_score(&k16[size_t(pos[i]) * size_t(d)], q16.data(), uint32_t(d), false);
+      p16.resize(pos.size());
+      pim::attacc_softmax(scores.data(), uint32_t(pos.size()), uint32_t(d), false, p16.data());
+      std::fill(prob.begin(), prob.end(), uint16_t(0));
+      for (size_t i = 0; i < pos.size(); ++i) prob[pos[i]] = p16[i];
+      pim::attacc_output(
+          slice_tokens, uint32_t(d), false, [&](int64_t t) { return prob[size_t(t)]; },
+          [&](int64_t t) { return &v16[size_t(t) * size_t(d)]; }, out.data());
+      // Dense FP64 reference over the FP32 inputs.
+      std::vector<double> sc(static_cast<size_t>(n)), o(static_cast<size_t>(d), 0.0);
+      double mx = -1e300, sum = 0;
+      for (int64_t t = 0; t < n; ++t) {
+        double acc = 0;
+        for (int c = 0; c < d; ++c) acc += double(q[c]) * K[size_t(t) * size_t(d) + size_t(c)];
+        sc[size_t(t)] = acc / std::sqrt(double(d));
+        mx = std::max(mx, sc[size_t(t)]);
+      }
+      for (auto& x : sc) sum += (x = std::exp(x - mx));
+      for (int64_t t = 0; t < n; ++t)
+        for (int c = 0; c < d; ++c)
+          o[size_t(c)] += sc[size_t(t)] / sum * V[size_t(t) * size_t(d) + size_t(c)];
+      double err2 = 0, ref2 = 0;
+      for (int c = 0; c < d; ++c) {
+        const double got = pim::fp16_to_double(uint16_t(out[size_t(c)]));
+        err2 += (got - o[size_t(c)]) * (got - o[size_t(c)]);
+        ref2 += o[size_t(c)] * o[size_t(c)];
+      }
+      run.pim_error_sum += ref2 > 0 ? std::sqrt(err2 / ref2) : 0.0;
+      run.pim_error_count += 1;
+      run.pim_error_max = std::max(run.pim_error_max, ref2 > 0 ? std::sqrt(err2 / ref2) : 0.0);
+    }
+  };
   ao.on_selection = [&](size_t ci, const policy::Policy& pol, const policy::StepInput& in,
                         const policy::Selection& sel, policy::KvCache& cache) {
     PolicyRun& run = runs[ci];
@@ -748,6 +833,7 @@ json run_decode(const DecodeOptions& opt) {
       }
       seen = now;
     }
+    if (fp16) pim_numerics(run, in, sel, store, j.value);
   };
   if (opt.progress) ao.progress = [&](double f) { opt.progress("selection and accuracy", f); };
   const auto recs = policy::evaluate_accuracy(*src, ao);
@@ -797,7 +883,14 @@ json run_decode(const DecodeOptions& opt) {
     r["policy"] = runs[i].name;
     r["recall"] = a.recall;
     r["topk_overlap"] = a.topk_overlap;
-    r["rel_l2_error"] = a.rel_l2_error;
+    r["selection_rel_l2_error"] = a.rel_l2_error;
+    if (fp16 && runs[i].pim_error_count) {
+      // The output error of the PIM numerics (selection and FP16 arithmetic together).
+      r["rel_l2_error"] = runs[i].pim_error_sum / double(runs[i].pim_error_count);
+      r["rel_l2_error_max"] = runs[i].pim_error_max;
+    } else {
+      r["rel_l2_error"] = a.rel_l2_error;
+    }
     r["cosine"] = a.cosine;
     r["row_groups_per_step"] = a.row_groups_per_step;
     r["tokens_fetched_per_step"] = a.tokens_fetched_per_step;

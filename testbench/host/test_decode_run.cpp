@@ -106,6 +106,30 @@ TEST(DecodeRun, EveryPolicyPassesTheTimingCheckerAndIsDeterministic) {
   EXPECT_EQ(lines, 1 + 9);
 }
 
+TEST(DecodeRun, Fp16NumericsThroughThePimArithmetic) {
+  // --numerics fp16 computes each head's output with pim/attacc_numerics, which `sparsepim
+  // gemv` holds bit-exact to the PIM units (and the RTL ALU): dense attention then differs from
+  // FP64 by FP16 rounding only — small but not zero — while fp32 numerics of a dense selection
+  // are exact by definition.
+  const json s16 = run_json(
+      "--context 600 --steps 1 --budget 64 --policy dense,topk --numerics fp16", scratch("fp16"));
+  const json s32 =
+      run_json("--context 600 --steps 1 --budget 64 --policy dense,topk", scratch("fp32"));
+  const auto& d16 = s16["policies"][0];
+  EXPECT_EQ(d16["policy"], "dense");
+  EXPECT_GT(d16["rel_l2_error"].get<double>(), 1e-4);
+  EXPECT_LT(d16["rel_l2_error"].get<double>(), 2e-2);
+  EXPECT_EQ(d16["selection_rel_l2_error"], 0.0);
+  EXPECT_EQ(s32["policies"][0]["rel_l2_error"], 0.0);
+  // Sparse: the FP16 output error is the selection's error plus rounding, close to it.
+  const auto& t16 = s16["policies"][1];
+  EXPECT_GT(t16["rel_l2_error"].get<double>(), t16["selection_rel_l2_error"].get<double>() * 0.8);
+  EXPECT_LT(t16["rel_l2_error"].get<double>(),
+            t16["selection_rel_l2_error"].get<double>() + 3 * d16["rel_l2_error"].get<double>());
+  // Timing does not depend on the numerics.
+  EXPECT_EQ(s16["policies"][0]["latency_ns"]["total"], s32["policies"][0]["latency_ns"]["total"]);
+}
+
 TEST(DecodeRun, WaveformsOnePerPolicy) {
   const fs::path out = scratch("vcd");
   fs::create_directories(out);
@@ -186,4 +210,8 @@ TEST(DecodeRun, BadInputIsAClearError) {
     EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
     EXPECT_FALSE(fs::exists(out / "summary.json")) << "no partial results: " << c.args;
   }
+  const auto r =
+      run_cli("run --context 512 --steps 1 --budget 64 --policy dense --out /dev/null/x");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("cannot create the output directory"), std::string::npos) << r.out;
 }
