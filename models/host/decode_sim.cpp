@@ -23,6 +23,8 @@
 #include "hbm/timing_checker.h"
 #include "hbm/vcd_writer.h"
 #include "host/gemv_common.h"
+#include "models/cmu/cmu_model.h"
+#include "models/cmu/cmu_sim.h"
 #include "models/policy/accuracy.h"
 #include "models/policy/kv_cache.h"
 #include "pim/attacc_numerics.h"
@@ -132,6 +134,11 @@ struct PolicyRun {
   std::vector<Job> jobs;  // [step][layer][kv head]
   std::map<std::pair<int, int>, int64_t> clusters_seen;
   double pim_error_sum = 0, pim_error_max = 0;  // --numerics fp16
+  // The cluster-mapping unit on the blocks clustered during the run.
+  int64_t cmu_blocks = 0;
+  uint64_t cmu_cycles = 0;
+  std::vector<std::pair<std::vector<uint16_t>, uint64_t>> cmu_jobs;  // --units clocked
+  std::vector<cmu::CmuBlockResult> cmu_fast;
   int64_t pim_error_count = 0;
 };
 
@@ -600,8 +607,8 @@ json run_decode(const DecodeOptions& opt) {
     throw ConfigError("--pim-alu " + opt.pim_alu +
                       ": the RTL ALU runs in `sparsepim gemv`; the decode simulation times "
                       "passes without functional data so far");
-  if (opt.units != "fast")
-    throw ConfigError("--units " + opt.units + ": only fast units exist so far");
+  if (opt.units != "fast" && opt.units != "clocked")
+    throw ConfigError("--units: expected fast or clocked, got '" + opt.units + "'");
   if (opt.stacks < 1) throw ConfigError("--stacks must be at least 1");
   if (opt.vcd.empty() && !opt.vcd_window.empty()) throw ConfigError("--vcd-window needs --vcd");
   if (!opt.vcd_window.empty()) hbm::parse_window_ns(opt.vcd_window);
@@ -621,6 +628,7 @@ json run_decode(const DecodeOptions& opt) {
     host.row_activation = opt.row_activation;
   }
   const policy::PolicyParams params = policy::load_policy_params(opt.params, opt.policy_sets);
+  constexpr int kCmuLanes = 16;  // the CMU's default datapath (docs/units.md)
   std::unique_ptr<workloads::DecodeSource> src;
   std::unique_ptr<workloads::ModelPreset> preset;
   if (!opt.trace.empty()) {
@@ -667,6 +675,7 @@ json run_decode(const DecodeOptions& opt) {
                       std::to_string(shape.head_dim) + " does not fit it");
   const int slices = int(cfg.org.pseudo_channels * cfg.org.sids * cfg.org.bank_groups);
   const int rgt = params.row_group_tokens;
+  const cmu::CmuConfig cmu_cfg = cmu::make_cmu_config(params, cfg, shape.head_dim);
   const RegionShape region = region_shape(shape.tokens, slices, rgt, params.starc.kmeans);
   const int channels = opt.stacks * host.channels_per_stack;
   const int regions = shape.layers * shape.kv_heads;
@@ -828,8 +837,23 @@ json run_decode(const DecodeOptions& opt) {
       if (seen > 0 && now > seen) {
         const int k = store->clusters_per_block();
         j.cluster_blocks = int32_t((now - seen) / k);
-        for (int64_t b = seen / k; b < now / k; ++b)
+        for (int64_t b = seen / k; b < now / k; ++b) {
           j.cluster_iterations += store->iterations()[size_t(b)];
+          // The cluster-mapping unit on the same block (FP16 keys): its fast mode always, its
+          // clocked mode later, in one SystemC run, checked against the fast one.
+          const int64_t first_token = b * store->block_tokens();
+          std::vector<uint16_t> keys(size_t(store->block_tokens()) * size_t(d));
+          for (size_t i = 0; i < keys.size(); ++i)
+            keys[i] = pim::fp16_from_float(in.cache->keys()[size_t(first_token) * size_t(d) + i]);
+          const uint64_t base = uint64_t(store->cluster_slot(b * k));
+          const cmu::CmuBlockResult fast = cmu::cmu_fast(cmu_cfg, kCmuLanes, keys.data(), base);
+          run.cmu_blocks += 1;
+          run.cmu_cycles += fast.cycles;
+          if (opt.units == "clocked") {
+            run.cmu_jobs.push_back({keys, base});
+            run.cmu_fast.push_back(fast);
+          }
+        }
       }
       seen = now;
     }
@@ -883,6 +907,49 @@ json run_decode(const DecodeOptions& opt) {
     r["policy"] = runs[i].name;
     r["recall"] = a.recall;
     r["topk_overlap"] = a.topk_overlap;
+    json units = {
+        {"mode", opt.units},
+        {"cmu_blocks", runs[i].cmu_blocks},
+        {"cmu_cycles_per_block",
+         runs[i].cmu_blocks ? double(runs[i].cmu_cycles) / double(runs[i].cmu_blocks) : 0.0}};
+    if (opt.units == "clocked" && !runs[i].cmu_jobs.empty()) {
+      // All blocks of the run through the clocked unit in one SystemC simulation (a child).
+      const json c = json_in_child(
+          [&] {
+            std::vector<std::unique_ptr<cmu::CmuBench>> benches;
+            std::vector<units::Bench> all;
+            for (size_t b = 0; b < runs[i].cmu_jobs.size(); ++b) {
+              cmu::CmuJob job;
+              job.config = cmu_cfg;
+              job.lanes = kCmuLanes;
+              job.blocks = {runs[i].cmu_jobs[b].first};
+              job.base_slot = runs[i].cmu_jobs[b].second;
+              benches.push_back(cmu::make_cmu_bench(("cmu_" + std::to_string(b)).c_str(), job,
+                                                    sc_time(cfg.timing.tCK_ns, SC_NS)));
+              all.push_back(benches.back()->as_bench());
+            }
+            units::run_units(all, sc_time(cfg.timing.tCK_ns, SC_NS), 1u << 30, "");
+            int64_t mismatches = 0;
+            std::string first_diff;
+            for (size_t b = 0; b < benches.size(); ++b) {
+              const std::string diff =
+                  cmu::compare_results(benches[b]->results().at(0), runs[i].cmu_fast[b], true);
+              if (!diff.empty() || !benches[b]->error().empty()) {
+                ++mismatches;
+                if (first_diff.empty()) first_diff = diff + benches[b]->error();
+              }
+            }
+            return json{
+                {"checked", benches.size()}, {"mismatches", mismatches}, {"first", first_diff}};
+          },
+          "the clocked cluster-mapping unit");
+      if (c["mismatches"].get<int64_t>() != 0)
+        throw std::runtime_error(
+            "the clocked cluster-mapping unit disagrees with its fast mode on " +
+            c["mismatches"].dump() + " blocks: " + c["first"].get<std::string>());
+      units["cmu_clocked_blocks_checked"] = c["checked"];
+    }
+    r["units"] = units;
     r["selection_rel_l2_error"] = a.rel_l2_error;
     if (fp16 && runs[i].pim_error_count) {
       // The output error of the PIM numerics (selection and FP16 arithmetic together).

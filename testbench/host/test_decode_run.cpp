@@ -130,6 +130,24 @@ TEST(DecodeRun, Fp16NumericsThroughThePimArithmetic) {
   EXPECT_EQ(s16["policies"][0]["latency_ns"]["total"], s32["policies"][0]["latency_ns"]["total"]);
 }
 
+TEST(DecodeRun, ClockedClusterMappingUnitAgreesWithItsFastMode) {
+  // A 703-token prompt: the second step completes block 10 of every (layer, KV head), which
+  // STARC clusters in that step; the cluster-mapping unit runs on each of the 256 blocks, clocked
+  // (one SystemC run) and fast, and they must agree in labels, centroids, layout and cycles.
+  const std::string args = "--context 703 --steps 2 --budget 64 --policy starc,dense";
+  const json c = run_json(args + " --units clocked", scratch("clocked"));
+  const json f = run_json(args + " --units fast", scratch("fast"));
+  const auto& u = c["policies"][0]["units"];
+  EXPECT_EQ(u["cmu_blocks"], 32 * 8);
+  EXPECT_EQ(u["cmu_clocked_blocks_checked"], 32 * 8);
+  EXPECT_EQ(u["cmu_cycles_per_block"], f["policies"][0]["units"]["cmu_cycles_per_block"]);
+  EXPECT_GT(u["cmu_cycles_per_block"].get<double>(), 3000);
+  EXPECT_GT(c["policies"][0]["latency_ns"]["clustering"].get<double>(), 0);
+  EXPECT_EQ(c["policies"][1]["units"]["cmu_blocks"], 0);
+  EXPECT_EQ(stable(c)["policies"][0]["latency_ns"].dump(),
+            stable(f)["policies"][0]["latency_ns"].dump());
+}
+
 TEST(DecodeRun, WaveformsOnePerPolicy) {
   const fs::path out = scratch("vcd");
   fs::create_directories(out);
@@ -200,6 +218,7 @@ TEST(DecodeRun, BadInputIsAClearError) {
       {"--context 512 --steps 0", "steps"},
       {"--context 512 --steps 1 --stacks 0", "--stacks"},
       {"--context 512 --steps 1 --numerics fp64", "--numerics"},
+      {"--context 512 --steps 1 --budget 64 --units slow", "--units"},
       {"--context 512 --steps 1 --budget 64 --vcd-window 0:100", "--vcd-window needs --vcd"},
       {"--context 512 --steps 1 --budget 64 --row-activation sometimes", "--row-activation"},
   };
