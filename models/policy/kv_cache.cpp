@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "models/policy/kmeans_hw.h"
 #include "workloads/attention.h"
@@ -15,40 +16,59 @@ ClusterStore::ClusterStore(const KmeansParams& km, int head_dim, int row_group_t
 
 void ClusterStore::extend(const float* keys, int64_t n) {
   const int bt = km_.block_tokens, k = km_.clusters;
-  std::vector<uint8_t> labels(size_t(bt), 0);
-  std::vector<int> sizes(size_t(k), 0);
-  while ((blocks_ + 1) * bt <= n) {
+  const int64_t pending = n / bt - blocks_;
+  if (pending <= 0) return;
+  // The blocks' k-means are independent: many pending blocks (a prompt) are split over two
+  // threads. The results do not depend on the split.
+  std::vector<uint8_t> labels(size_t(pending) * size_t(bt), 0);
+  std::vector<float> cents(size_t(pending) * size_t(k) * size_t(d_));
+  std::vector<int> sizes(size_t(pending) * size_t(k), 0);
+  std::vector<uint8_t> iters(size_t(pending), 0);
+  auto cluster = [&](int64_t lo, int64_t hi, KmeansScratch* scratch) {
+    for (int64_t b = lo; b < hi; ++b) {
+      const float* x = keys + (blocks_ + b) * bt * d_;
+      uint8_t* lab = &labels[size_t(b) * size_t(bt)];
+      float* cen = &cents[size_t(b) * size_t(k) * size_t(d_)];
+      int* sz = &sizes[size_t(b) * size_t(k)];
+      iters[size_t(b)] =
+          uint8_t(km_.hardware_arithmetic ? hw::kmeans_block_float_io(x, bt, d_, km_, lab, cen, sz)
+                                          : kmeans_block(x, bt, d_, km_, scratch, lab, cen, sz));
+    }
+  };
+  if (pending >= 32 && std::thread::hardware_concurrency() >= 2) {
+    KmeansScratch second;
+    std::thread helper(cluster, pending / 2, pending, &second);
+    cluster(0, pending / 2, &scratch_);
+    helper.join();
+  } else {
+    cluster(0, pending, &scratch_);
+  }
+  // Storage, block by block: cluster by cluster, each cluster's tokens in position order; with
+  // alignment every cluster starts on a row-group boundary.
+  for (int64_t b = 0; b < pending; ++b, ++blocks_) {
     const int64_t first = blocks_ * bt;
     const int64_t c0 = int64_t(sizes_.size());
-    centroids_.resize(size_t(c0 + k) * size_t(d_));
-    float* cen = &centroids_[size_t(c0) * size_t(d_)];
-    iterations_.push_back(uint8_t(
-        km_.hardware_arithmetic
-            ? hw::kmeans_block_float_io(keys + first * d_, bt, d_, km_, labels.data(), cen,
-                                        sizes.data())
-            : kmeans_block(keys + first * d_, bt, d_, km_, &scratch_, labels.data(), cen,
-                           sizes.data())));
+    centroids_.insert(centroids_.end(), cents.begin() + b * k * d_,
+                      cents.begin() + (b + 1) * k * d_);
+    iterations_.push_back(iters[size_t(b)]);
     cluster_of_.resize(size_t(first + bt));
     slot_of_.resize(size_t(first + bt));
-    // Storage: cluster by cluster, each cluster's tokens in position order; with alignment
-    // every cluster starts on a row-group boundary.
     for (int j = 0; j < k; ++j) {
       const int64_t c = c0 + j;
       if (aligned_)
         region_slots_ =
             (region_slots_ + row_group_tokens_ - 1) / row_group_tokens_ * row_group_tokens_;
-      sizes_.push_back(sizes[size_t(j)]);
+      sizes_.push_back(sizes[size_t(b) * size_t(k) + size_t(j)]);
       member_begin_.push_back(int64_t(members_.size()));
       cluster_slot_.push_back(region_slots_);
       for (int i = 0; i < bt; ++i)
-        if (labels[size_t(i)] == j) {
+        if (labels[size_t(b) * size_t(bt) + size_t(i)] == j) {
           const uint32_t p = uint32_t(first + i);
           members_.push_back(p);
           cluster_of_[p] = int32_t(c);
           slot_of_[p] = region_slots_++;
         }
     }
-    ++blocks_;
   }
 }
 
