@@ -25,6 +25,7 @@
 #include "host/gemv_common.h"
 #include "models/cmu/cmu_model.h"
 #include "models/cmu/cmu_sim.h"
+#include "models/ipu/ipu_model.h"
 #include "models/policy/accuracy.h"
 #include "models/policy/kv_cache.h"
 #include "pim/attacc_numerics.h"
@@ -137,6 +138,8 @@ struct PolicyRun {
   // The cluster-mapping unit on the blocks clustered during the run.
   int64_t cmu_blocks = 0;
   uint64_t cmu_cycles = 0;
+  int64_t ipu_calls = 0;  // the index-prediction unit (fast mode) on LFPS/TidalDecode selections
+  uint64_t ipu_cycles = 0;
   std::vector<std::pair<std::vector<uint16_t>, uint64_t>> cmu_jobs;  // --units clocked
   std::vector<cmu::CmuBlockResult> cmu_fast;
   int64_t pim_error_count = 0;
@@ -858,6 +861,13 @@ json run_decode(const DecodeOptions& opt) {
       seen = now;
     }
     if (fp16) pim_numerics(run, in, sel, store, j.value);
+    // The index-prediction unit's work for this selection (its cycle model, fast mode).
+    for (const auto& call : w.ipu) {
+      if (call.candidates) run.ipu_cycles += ipu::predict_cycles(call.history, call.candidates);
+      if (call.pairs) run.ipu_cycles += ipu::select_cycles(call.pairs, call.k, call.append);
+      if (call.reused) run.ipu_cycles += ipu::reuse_cycles(call.reused);
+      run.ipu_calls += 1;
+    }
   };
   if (opt.progress) ao.progress = [&](double f) { opt.progress("selection and accuracy", f); };
   const auto recs = policy::evaluate_accuracy(*src, ao);
@@ -911,7 +921,9 @@ json run_decode(const DecodeOptions& opt) {
         {"mode", opt.units},
         {"cmu_blocks", runs[i].cmu_blocks},
         {"cmu_cycles_per_block",
-         runs[i].cmu_blocks ? double(runs[i].cmu_cycles) / double(runs[i].cmu_blocks) : 0.0}};
+         runs[i].cmu_blocks ? double(runs[i].cmu_cycles) / double(runs[i].cmu_blocks) : 0.0},
+        {"ipu_calls_per_step", double(runs[i].ipu_calls) / double(steps)},
+        {"ipu_cycles_per_step", double(runs[i].ipu_cycles) / double(steps)}};
     if (opt.units == "clocked" && !runs[i].cmu_jobs.empty()) {
       // All blocks of the run through the clocked unit in one SystemC simulation (a child).
       const json c = json_in_child(

@@ -39,6 +39,11 @@ class StarcTidal : public TidalPolicy {
     *picks = out->positions;
   }
   void reuse(const StepInput& in, const Picks& picks, Selection* out) override {
+    for (const auto& p : picks) {  // the positions come from the index-prediction unit's store
+      SelectionWork::IpuCall call;
+      call.reused = uint32_t(p.size());
+      out->work.ipu.push_back(call);
+    }
     const ClusterStore& store = starc_store(in, p_);
     for (int g = 0; g < in.group; ++g)
       picker_.by_votes(in, store, g, budget_, picks[size_t(g)], &out->positions[size_t(g)]);

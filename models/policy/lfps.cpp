@@ -43,16 +43,23 @@ void LfpsPolicy::select_sparse(const StepInput& in, Selection* out) {
       full = collapsed(in, cand_);
     }
     auto& pos = out->positions[size_t(g)];
+    SelectionWork::IpuCall call;
     if (full) {
+      call.pairs = uint32_t(n);
+      call.k = uint32_t(budget_);
       refresh(in, g, &pos, &out->work);
       h.since_refresh = 0;
       ++refreshes_;
     } else {
       out->work.history_positions += int64_t(h.picks.size());
+      call.history = uint32_t(h.picks.size());
+      call.candidates = call.pairs = uint32_t(cand_.size());
+      call.k = uint32_t(budget_);
       predict(in, g, cand_, &pos, &out->work);
       ++h.since_refresh;
       ++predictions_;
     }
+    out->work.ipu.push_back(call);
     remember(in, g, pos, &h.picks);
     h.step = in.position;
   }

@@ -64,6 +64,14 @@ struct SelectionWork {
   // The union over the group of the positions attended: their keys are scored exactly (unless
   // already scanned) and their values read.
   std::vector<uint32_t> fetched;
+  // What the index-prediction unit does for each query head (its cycle model, models/ipu):
+  // predict candidates from `history` stored positions, select the best k of `pairs` scored
+  // positions (append: the current token after them), or hand out `reused` stored positions.
+  struct IpuCall {
+    uint32_t history = 0, candidates = 0, pairs = 0, k = 0, reused = 0;
+    bool append = false;
+  };
+  std::vector<IpuCall> ipu;
 };
 
 struct Selection {

@@ -78,11 +78,21 @@ void TidalPolicy::choose(const StepInput& in, Selection* out, Picks* picks) {
     auto& pk = (*picks)[size_t(g)];
     top_k_all(in.scores->scores(g), n - 1, budget_ - 1, &pk);  // the others
     pk.push_back(uint32_t(n - 1));                             // the current token
+    SelectionWork::IpuCall call;  // the unit's top-k over the scores, the current token after
+    call.pairs = uint32_t(n - 1);
+    call.k = uint32_t(budget_ - 1);
+    call.append = true;
+    out->work.ipu.push_back(call);
   }
 }
 
 void TidalPolicy::reuse(const StepInput&, const Picks& picks, Selection* out) {
   out->positions = picks;
+  for (const auto& p : picks) {
+    SelectionWork::IpuCall call;
+    call.reused = uint32_t(p.size());
+    out->work.ipu.push_back(call);
+  }
 }
 
 std::unique_ptr<Policy> make_tidal(int64_t budget, const PolicyParams& p, const ModelShape& m) {

@@ -148,6 +148,20 @@ TEST(DecodeRun, ClockedClusterMappingUnitAgreesWithItsFastMode) {
             stable(f)["policies"][0]["latency_ns"].dump());
 }
 
+TEST(DecodeRun, IndexPredictionUnitCyclesByHand) {
+  // TidalDecode, 600-token prompt, one step (601 tokens), budget 64, Llama-3.1-8B (32 layers, 32
+  // query heads): at the selection layers 2 and 13 the unit selects the top 63 of 600 scored
+  // positions and appends the current token (600 + 2 x 63 + 1 + 2 = 729 cycles, docs/units.md),
+  // at the other 28 sparse layers it hands out the 64 stored positions (64 + 2 cycles).
+  const json s =
+      run_json("--context 600 --steps 1 --budget 64 --policy tidal,dense,lfps", scratch("ipu"));
+  const auto& u = s["policies"][0]["units"];
+  EXPECT_EQ(u["ipu_calls_per_step"], 30 * 32);
+  EXPECT_EQ(u["ipu_cycles_per_step"], 2 * 32 * 729 + 28 * 32 * 66);
+  EXPECT_EQ(s["policies"][1]["units"]["ipu_calls_per_step"], 0);
+  EXPECT_GT(s["policies"][2]["units"]["ipu_cycles_per_step"].get<double>(), 0);
+}
+
 TEST(DecodeRun, WaveformsOnePerPolicy) {
   const fs::path out = scratch("vcd");
   fs::create_directories(out);
