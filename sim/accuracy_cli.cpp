@@ -164,7 +164,6 @@ int run(AccuracyCommand& c) {
     for (const auto& r : recs) arr.push_back(r.to_json());
     std::cout << arr.dump(2) << "\n";
   } else {
-    json source = src->describe();
     json brief = {{"tokens", shape.tokens},
                   {"decode_steps", shape.tokens - src->first_step()},
                   {"first_step", src->first_step()},

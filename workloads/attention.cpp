@@ -72,18 +72,7 @@ void dense_attention(const float* q, const float* keys, const float* values, int
 void attention_scores_fp32(const float* q, const float* keys, int64_t n, int head_dim,
                            float* scores) {
   const float scale = 1.0f / std::sqrt(float(head_dim));
-  // Four independent accumulators per row keep the loop vectorisable without -ffast-math.
-  for (int64_t j = 0; j < n; ++j) {
-    const float* k = keys + j * head_dim;
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int c = 0;
-    for (; c + 8 <= head_dim; c += 8)
-      for (int u = 0; u < 8; ++u) acc[u] += q[c + u] * k[c + u];
-    float s = 0;
-    for (; c < head_dim; ++c) s += q[c] * k[c];
-    s += ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    scores[j] = s * scale;
-  }
+  for (int64_t j = 0; j < n; ++j) scores[j] = dot_fp32(q, keys + j * head_dim, head_dim) * scale;
 }
 
 void top_b(const double* scores, int64_t n, int64_t b, std::vector<uint32_t>* order) {

@@ -35,6 +35,18 @@ struct DenseAttention {
 void dense_attention(const float* q, const float* keys, const float* values, int64_t n,
                      int head_dim, Precision precision, DenseAttention* out);
 
+// FP32 dot product in eight interleaved partial sums: vectorisable without -ffast-math, and the
+// same bits on every call (the order is fixed). The one dot product of the scores and k-means.
+inline float dot_fp32(const float* a, const float* b, int d) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int c = 0;
+  for (; c + 8 <= d; c += 8)
+    for (int u = 0; u < 8; ++u) acc[u] += a[c + u] * b[c + u];
+  float s = 0;
+  for (; c < d; ++c) s += a[c] * b[c];
+  return s + (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
+}
+
 // Scores only, FP32 products with float accumulation per row: the fast path of the statistics.
 void attention_scores_fp32(const float* q, const float* keys, int64_t n, int head_dim,
                            float* scores);

@@ -125,7 +125,7 @@ const char* const kPhaseNames[kPhases] = {"query_write", "selection", "scoring",
 struct Job {
   std::vector<uint32_t> meta, scan, attend, value;
   uint32_t scan_columns = 32;
-  int64_t select_elements = 0, softmax_elements = 0, fetched = 0;
+  int64_t select_elements = 0, softmax_elements = 0;
   int32_t cluster_blocks = 0, cluster_iterations = 0;
 };
 
@@ -197,12 +197,9 @@ class Controller : public sc_module {
     SC_HAS_PROCESS(Controller);
     for (size_t c = 0; c < channels.size(); ++c)
       sc_spawn(sc_bind(&Controller::channel_thread, this, int(c)));
-    layer_end_.assign(size_t(steps * shape.layers), 0);
     phase_.assign(size_t(steps * shape.layers * shape.kv_heads) * kPhases, 0.0);
   }
 
-  // Per (step, layer): when the layer's slowest head finished (ns).
-  std::vector<double> layer_end_;
   // Per job and phase: ns.
   std::vector<double> phase_;
   double buffer_die_pJ[3] = {0, 0, 0};  // softmax, top-k, reduce
@@ -419,7 +416,7 @@ class Controller : public sc_module {
                 size_t(g);
             run_job(c, run_.jobs[ji], p, &phase_[ji * kPhases]);
           }
-          barrier(s, l);
+          barrier();
         }
     } catch (const std::exception& e) {
       if (error.empty()) error = e.what();
@@ -428,12 +425,10 @@ class Controller : public sc_module {
     }
   }
 
-  void barrier(int64_t s, int l) {
+  void barrier() {
     if (barrier_broken_) throw std::runtime_error("aborted");
     if (++arrived_ == int(ch_.size())) {
       arrived_ = 0;
-      layer_end_[size_t(s) * size_t(shape_.layers) + size_t(l)] =
-          sc_time_stamp().to_seconds() * 1e9;
       done_ev_.notify(SC_ZERO_TIME);
       wait(done_ev_);
     } else {
@@ -731,6 +726,11 @@ json run_decode(const DecodeOptions& opt) {
   // keys, values and query, scores of the attended tokens, FP16 probabilities, and the value
   // pass over the row groups the head's KV head reads, in MAC order; tokens of those rows that
   // the head does not attend enter with probability 0. Compared with dense FP64 attention.
+  struct {
+    int layer = -1, kv_head = -1;
+    int64_t n = -1;
+    std::vector<uint16_t> k, v;
+  } f16;
   auto pim_numerics = [&](PolicyRun& run, const policy::StepInput& in, const policy::Selection& sel,
                           const policy::ClusterStore* store,
                           const std::vector<uint32_t>& value_groups) {
@@ -760,12 +760,21 @@ json run_decode(const DecodeOptions& opt) {
         slice_tokens[gid % uint32_t(slices)].push_back(position_of(gid, lane));
     const float* K = in.cache->keys();
     const float* V = in.cache->values();
-    std::vector<uint16_t> k16(static_cast<size_t>(n * d)), v16(static_cast<size_t>(n * d)),
-        q16(static_cast<size_t>(d));
-    for (size_t i = 0; i < k16.size(); ++i) {
-      k16[i] = pim::fp16_from_float(K[i]);
-      v16[i] = pim::fp16_from_float(V[i]);
+    // FP16 keys and values: converted once per (layer, KV head, step), shared by the policies.
+    if (f16.layer != in.layer || f16.kv_head != in.kv_head || f16.n != n) {
+      f16.layer = in.layer;
+      f16.kv_head = in.kv_head;
+      f16.n = n;
+      f16.k.resize(size_t(n) * size_t(d));
+      f16.v.resize(f16.k.size());
+      for (size_t i = 0; i < f16.k.size(); ++i) {
+        f16.k[i] = pim::fp16_from_float(K[i]);
+        f16.v[i] = pim::fp16_from_float(V[i]);
+      }
     }
+    const std::vector<uint16_t>& k16 = f16.k;
+    const std::vector<uint16_t>& v16 = f16.v;
+    std::vector<uint16_t> q16(static_cast<size_t>(d));
     std::vector<uint32_t> scores, out(static_cast<size_t>(d));
     std::vector<uint16_t> p16;
     std::vector<uint16_t> prob(size_t(n), 0);
@@ -830,7 +839,6 @@ json run_decode(const DecodeOptions& opt) {
     const int64_t meta_items = pol.name() == "quest" ? 2 * w.metadata_items : w.metadata_items;
     const int64_t mg = (meta_items + rgt - 1) / rgt;
     for (int64_t g = 0; g < mg; ++g) j.meta.push_back(uint32_t(g));
-    j.fetched = int64_t(w.fetched.size());
     if (!sel.dense) j.select_elements = int64_t(G) * (int64_t(w.scanned.size()) + w.metadata_items);
     for (const auto& p : sel.positions) j.softmax_elements += int64_t(p.size());
     // Clustering of blocks completed since this KV head's last step.

@@ -13,7 +13,7 @@ int kmeans_block(const float* keys, int count, int d, const KmeansParams& p, Kme
   s->points.resize(size_t(count) * size_t(d));
   for (int i = 0; i < count; ++i) {
     const float* x = keys + int64_t(i) * d;
-    const float n2 = dot8(x, x, d);
+    const float n2 = dot_fp32(x, x, d);
     const float inv = n2 > 0 ? 1.0f / std::sqrt(n2) : 0.0f;
     float* y = &s->points[size_t(i) * size_t(d)];
     for (int c = 0; c < d; ++c) y[c] = x[c] * inv;
@@ -29,7 +29,7 @@ int kmeans_block(const float* keys, int count, int d, const KmeansParams& p, Kme
     // Assign: argmin |x - c|^2 = argmin (|c|^2 - 2 x.c), ties to the lower cluster.
     for (int j = 0; j < k; ++j) {
       const float* c = &s->centroids[size_t(j) * size_t(d)];
-      s->norms2[size_t(j)] = dot8(c, c, d);
+      s->norms2[size_t(j)] = dot_fp32(c, c, d);
     }
     for (int i = 0; i < count; ++i) {
       const float* x = &s->points[size_t(i) * size_t(d)];
@@ -37,7 +37,7 @@ int kmeans_block(const float* keys, int count, int d, const KmeansParams& p, Kme
       float best_v = 0;
       for (int j = 0; j < k; ++j) {
         const float v =
-            s->norms2[size_t(j)] - 2.0f * dot8(x, &s->centroids[size_t(j) * size_t(d)], d);
+            s->norms2[size_t(j)] - 2.0f * dot_fp32(x, &s->centroids[size_t(j) * size_t(d)], d);
         if (j == 0 || v < best_v) {
           best_v = v;
           best = j;

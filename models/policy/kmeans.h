@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/policy/policy_params.h"
+#include "workloads/attention.h"
 
 namespace sparsepim::policy {
 
@@ -24,15 +25,7 @@ struct KmeansScratch {
 int kmeans_block(const float* keys, int count, int head_dim, const KmeansParams& p,
                  KmeansScratch* scratch, uint8_t* labels, float* centroids, int* sizes);
 
-// FP32 dot product in eight interleaved partial sums (vectorisable without -ffast-math).
-inline float dot8(const float* a, const float* b, int d) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int c = 0;
-  for (; c + 8 <= d; c += 8)
-    for (int u = 0; u < 8; ++u) acc[u] += a[c + u] * b[c + u];
-  float s = 0;
-  for (; c < d; ++c) s += a[c] * b[c];
-  return s + (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
-}
+// The FP32 dot product of the scores (workloads/attention.h).
+using workloads::dot_fp32;
 
 }  // namespace sparsepim::policy

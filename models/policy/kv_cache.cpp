@@ -134,7 +134,6 @@ void ScoreCache::reset(const float* queries, int group, const KvCache* cache) {
   n_ = cache->length();
   scores_.resize(size_t(group));
   valid_.assign(size_t(group), 0);
-  computed_ = 0;
 }
 
 const float* ScoreCache::scores(int g) {
@@ -144,7 +143,6 @@ const float* ScoreCache::scores(int g) {
     const int d = cache_->head_dim();
     workloads::attention_scores_fp32(queries_ + int64_t(g) * d, cache_->keys(), n_, d, s.data());
     valid_[size_t(g)] = 1;
-    computed_ += n_;
   }
   return scores_[size_t(g)].data();
 }

@@ -107,7 +107,6 @@ class KvCache {
   // parameters of the first call stay.
   ClusterStore& clusters(const KmeansParams& km, int row_group_tokens, bool aligned);
   PageSummaries& pages(int page_tokens);
-  bool has_clusters() const { return clusters_ != nullptr; }
 
  private:
   int layer_, kv_head_, d_;
@@ -124,14 +123,12 @@ class ScoreCache {
  public:
   void reset(const float* queries, int group, const KvCache* cache);
   const float* scores(int g);  // n floats
-  // Scores computed so far in this step (a measure of host work, not of the policy's work).
-  int64_t computed_rows() const { return computed_; }
 
  private:
   const float* queries_ = nullptr;
   const KvCache* cache_ = nullptr;
   int group_ = 0;
-  int64_t n_ = 0, computed_ = 0;
+  int64_t n_ = 0;
   std::vector<std::vector<float>> scores_;
   std::vector<char> valid_;
 };

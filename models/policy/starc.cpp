@@ -34,7 +34,7 @@ void ClusterPicker::by_centroid(const StepInput& in, const ClusterStore& store, 
     }
   } else {
     for (int64_t c = 0; c < store.clusters(); ++c)
-      key[size_t(c)] = double(dot8(in.query(g), store.centroid(c), d) * scale);
+      key[size_t(c)] = double(dot_fp32(in.query(g), store.centroid(c), d) * scale);
   }
   rank_clusters(key, &order);
   take_clusters(store, order, budget - recent, positions);
@@ -56,7 +56,7 @@ int64_t ClusterPicker::by_votes(const StepInput& in, const ClusterStore& store, 
   for (int64_t c = 0; c < store.clusters(); ++c) {
     if (!votes[size_t(c)]) continue;
     order.push_back(c);
-    key[size_t(c)] = double(dot8(in.query(g), store.centroid(c), d) * scale);
+    key[size_t(c)] = double(dot_fp32(in.query(g), store.centroid(c), d) * scale);
   }
   const int64_t candidates = int64_t(order.size());
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
