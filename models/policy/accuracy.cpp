@@ -288,7 +288,6 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
     AccuracyRecord r;
     r.policy = c.policy->name();
     r.budget = c.budget;
-    Sums all;
     for (const Sums& s : c.layers) {
       AccuracyMetrics lm = s.mean();
       r.per_layer.push_back(lm);
