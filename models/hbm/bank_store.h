@@ -46,6 +46,7 @@ class BankStore {
                 len);
   }
   size_t rows_allocated() const { return rows_.size(); }
+  void clear() { rows_.clear(); }  // everything reads as zeros again
   uint32_t row_bytes() const { return row_bytes_; }
 
  private:

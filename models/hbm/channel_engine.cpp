@@ -153,7 +153,16 @@ void ChannelEngine::check_pim(const PimOp& op) const {
   if (cfg_.pim.scope == PimScope::kNone)
     throw std::invalid_argument("memory '" + cfg_.name + "' has no PIM units");
   if (op.columns == 0) throw std::invalid_argument("PIM op with zero columns");
+  if (op.queries < 1 || op.queries > cfg_.pim.query_slots)
+    throw std::invalid_argument("PIM op with " + std::to_string(op.queries) +
+                                " queries per MACAB; the units hold " +
+                                std::to_string(cfg_.pim.query_slots) + " (pim.query_slots)");
   if (op.kind == PimOp::Kind::kMacRows) {
+    if (op.mac_mask == 0) throw std::invalid_argument("PIM MAC rows with an empty bank mask");
+    const uint32_t scope = cfg_.pim.scope == PimScope::kChannel ? cfg_.org.banks_per_channel()
+                                                                : cfg_.org.banks_per_pc();
+    if (op.mac_mask != ~uint64_t(0) && (scope > 64 || (scope < 64 && op.mac_mask >> scope)))
+      throw std::invalid_argument("PIM MAC rows: bank mask beyond the banks of the scope");
     if (op.row_count == 0 || uint64_t(op.row_first) + op.row_count > cfg_.org.rows)
       throw std::out_of_range("PIM MAC rows outside the bank");
     if (uint64_t(op.column_first) + op.columns > cfg_.org.columns)
@@ -574,8 +583,10 @@ void ChannelEngine::execute_pim(uint32_t lane, uint64_t cycle, Cmd cmd) {
         rec.row = uint32_t(pcs_[pc_lo + low / nb].banks[low % nb].open_row);
       } else {
         rec.row = op.row_first + L.row;
+        rec.bank_mask = op.mac_mask;
       }
       rec.column = op.column_first + L.col;
+      rec.queries = op.queries;
       ts_.issue_all(cmd, cycle, whole, op.pc);
       if (++L.col == op.columns) L.phase = PimPhase::kPre;
       break;

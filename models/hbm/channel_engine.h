@@ -75,6 +75,11 @@ struct PimOp {
   // kMacRows / kMacRowGroups: MACABs address columns column_first .. column_first + columns - 1
   uint32_t column_first = 0;
   std::shared_ptr<const MacRounds> rounds;  // kMacRowGroups only
+  // kMacRows: the banks of the scope whose units compute on each MACAB (the Command's
+  // bank_mask; the ACTAB still opens the row everywhere). kMacRowGroups: the opened banks.
+  uint64_t mac_mask = ~uint64_t(0);
+  // MAC ops: buffered queries each MACAB's column is applied to (1 .. pim.query_slots).
+  uint8_t queries = 1;
   uint64_t tag = 0;
   void* user = nullptr;
   pim::PimData* data = nullptr;  // functional operands; timing never looks at it

@@ -73,14 +73,16 @@ struct Command {
   RowOutcome outcome = RowOutcome::kNone;
   uint32_t row = 0;
   uint32_t column = 0;
-  // MACAB only: the banks of its scope that compute, i.e. the banks with an open row. Bit i is
+  // MACAB only: the banks of its scope that compute — after an ACTAB all of them or the subset
+  // the op enables (PimOp::mac_mask), in a per-slice round the banks it opened. Bit i is
   // bank i of the scope, counted over the scope's pseudo-channels in order: i = (pc - first pc
   // of the scope) * banks_per_pc + ((sid * bank_groups + bg) * banks_per_group + bank).
   // kAllBanks = every bank of the scope (ACTAB passes). A MACAB of a per-slice round
   // (PimOp::kMacRowGroups) carries the exact mask, and `row` is then the row open in its lowest
   // participating bank (the other banks' rows are in their ACT records).
   uint64_t bank_mask = kAllBanks;
-  bool pim = false;  // issued by a PIM operation (its ACT/ACTAB/MACAB/PREA and buffer bursts)
+  bool pim = false;     // issued by a PIM operation (its ACT/ACTAB/MACAB/PREA and buffer bursts)
+  uint8_t queries = 1;  // MACAB: buffered queries its column is applied to (MACs = lanes x this)
 };
 
 // Number of banks a MACAB computes in, for a scope of `scope_banks` banks.

@@ -40,13 +40,14 @@ void EnergyObserver::on_command(const Command& c) {
     case Cmd::MACAB: {
       // Every participating bank (a bank with an open row: all of the scope after ACTAB, the
       // activated slices' banks in a per-slice round) has one column read by its PIM unit, which
-      // does `lanes` MACs on it; a unit serves banks_per_unit banks, one per MACAB.
+      // does `lanes` MACs on it per buffered query; a unit serves banks_per_unit banks, one per
+      // MACAB.
       const uint32_t scope =
           c.scope_channel ? cfg_.org.banks_per_channel() : cfg_.org.banks_per_pc();
       const double units = double(mac_bank_count(c, scope)) / cfg_.pim.banks_per_unit;
       e_.cell_rw += units * b * en.cell_rw_pJ_per_bit;
       e_.on_die += units * b * en.coldec_to_bgmux_pJ_per_bit;
-      e_.pim_mac += units * cfg_.pim.lanes * en.pim_mac_pJ_per_op;
+      e_.pim_mac += units * cfg_.pim.lanes * c.queries * en.pim_mac_pJ_per_op;
       break;
     }
     case Cmd::WRGB:  // host -> interposer -> base die -> TSV -> global I/O -> GEMV buffers

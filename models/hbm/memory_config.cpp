@@ -205,11 +205,13 @@ PimConfig parse_pim(const json& j, const std::string& where, const Organization&
                       "'");
   p.lanes = o.u32("lanes", true);
   p.banks_per_unit = o.u32("banks_per_unit", true);
+  p.query_slots = o.u32("query_slots", true);
   o.finish();
   if (p.scope != PimScope::kNone) {
     require(p.lanes > 0, where + ".lanes: must be positive when PIM is present");
     require(p.banks_per_unit == 1 || p.banks_per_unit == 2,
             where + ".banks_per_unit: must be 1 or 2 when PIM is present");
+    require(p.query_slots >= 1, where + ".query_slots: must be at least 1 when PIM is present");
     require(p.lanes * 2 == org.bytes_per_column,
             where + ".lanes: 16-bit lanes must cover one column (" +
                 std::to_string(org.bytes_per_column) + " B)");
@@ -422,6 +424,11 @@ MemoryConfig load_memory_config(const std::string& preset_or_path,
   if (cfg.pim.scope != PimScope::kNone)
     require(cfg.timing.CCDAB >= cfg.timing.BL,
             where + ": timing.CCDAB must be at least BL on a device with PIM");
+  if (cfg.pim.scope != PimScope::kNone)
+    require(cfg.pim.query_slots <= cfg.timing.CCDAB,
+            where + ": pim.query_slots (" + std::to_string(cfg.pim.query_slots) +
+                ") exceeds timing.CCDAB (" + std::to_string(cfg.timing.CCDAB) +
+                "): a unit applies one buffered query per cycle between two MACABs");
   return cfg;
 }
 

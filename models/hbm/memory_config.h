@@ -47,6 +47,10 @@ struct PimConfig {
   PimScope scope = PimScope::kNone;  // which banks one all-bank command reaches
   uint32_t lanes = 0;                // FP16 lanes per PIM unit
   uint32_t banks_per_unit = 0;       // 1: one unit per bank (AttAcc); 2: per bank pair (Samsung)
+  // Query vectors a unit holds in its GEMV buffer and applies to each column a MACAB reads, one
+  // per unit cycle before the next MACAB (so at most CCDAB): the queries of a GQA group share
+  // the key/value reads. 1 = one query per MACAB.
+  uint32_t query_slots = 1;
 };
 
 // Energy constants (pJ per bit moved unless the name says otherwise).

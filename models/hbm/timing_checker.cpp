@@ -9,8 +9,9 @@
 //   SID       tRRD_S, tFAW, tCCD_S, tWTR_S
 //   pc        tCCD_R (other SID)
 //   PIM       ACTAB with every bank closed; MACAB: it computes in the banks of its bank mask
-//             (all of its scope, or the banks of the slices a per-slice round activated), which
-//             must be exactly the banks of the scope with an open row, at least one; a bank opened
+//             (after an ACTAB: all of its scope or the enabled subset; in a per-slice round: the
+//             banks of the slices the round activated, which must be exactly the banks of the
+//             scope with an open row), at least one, each with a row open; a bank opened
 //             by ACTAB holds the MACAB's row, and so does the lowest participating bank; tRCD_RD
 //             after the ACT/ACTAB of every participating bank; tCCDAB
 //             (ACTAB/MACAB/PREA otherwise obey the bank rules on every bank they reach; the
@@ -429,7 +430,10 @@ void TimingChecker::on_macab(ChannelHist& ch, const Command& c, uint32_t pc_lo, 
       const bool part = takes_part((p - pc_lo) * banks_per_pc_ + b);
       any_open |= k.open;
       if (part && !k.open && closed < 0) closed = int32_t(b), closed_pc = p;
-      if (!part && k.open && left_out < 0) left_out = int32_t(b), left_out_pc = p;
+      // A bank a single-bank ACT opened for the round must compute; after an ACTAB the mask
+      // enables a subset (the useful slices of a lockstep row).
+      if (!part && k.open && k.act_cmd != Cmd::ACTAB && left_out < 0)
+        left_out = int32_t(b), left_out_pc = p;
       if (part && k.open) {
         if (lowest < 0) lowest = int32_t(b), lowest_pc = p;
         any_actab |= k.act_cmd == Cmd::ACTAB;

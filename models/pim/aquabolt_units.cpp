@@ -285,6 +285,10 @@ void AquaboltUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, 
     throw std::logic_error(
         "aquabolt: per-slice MAC rounds (kMacRowGroups) are not supported: the units compute "
         "in AB-PIM mode, on the row an all-bank activation opened");
+  if (op.mac_mask != ~uint64_t(0))
+    throw std::logic_error(
+        "aquabolt: a MACAB bank mask is not supported: every unit of the "
+        "pseudo-channel executes its CRF instruction");
   if (c.cmd != Cmd::MACAB) return;  // ACTAB / PREA: open rows are tracked by on_command
   if (c.scope_channel)
     throw std::logic_error("aquabolt: all-bank commands reach one pseudo-channel, not a channel");

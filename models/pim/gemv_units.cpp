@@ -1,5 +1,6 @@
 #include "pim/gemv_units.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -10,16 +11,24 @@ using hbm::Cmd;
 
 GemvUnits::GemvUnits(const hbm::MemoryConfig& cfg, uint32_t channel, hbm::BankStore& store,
                      AluBackend& alu)
-    : cfg_(cfg), channel_(channel), store_(store), alu_(alu), banks_(cfg.org.banks_per_channel()) {
+    : cfg_(cfg),
+      channel_(channel),
+      store_(store),
+      alu_(alu),
+      banks_(cfg.org.banks_per_channel()),
+      entries_(kEntriesPerQuery * std::max(1u, cfg.pim.query_slots)),
+      registers_(kRegistersPerQuery * std::max(1u, cfg.pim.query_slots)) {
   if (cfg.pim.scope == hbm::PimScope::kNone) throw std::invalid_argument("memory has no PIM units");
-  if (cfg.org.columns > kBufferEntries)
-    throw std::invalid_argument("GEMV buffer holds 32 scalars: rows of more than 32 columns");
+  if (cfg.org.columns > kEntriesPerQuery)
+    throw std::invalid_argument(
+        "GEMV buffer holds 32 scalars per query: rows of more than 32 "
+        "columns");
   first_flat_ = channel * banks_;
   tck_ps_ = uint64_t(cfg.timing.tCK_ns * 1000.0 + 0.5);
-  buf_.assign(size_t(banks_) * kBufferEntries, 0);
-  acc_.assign(size_t(banks_) * kRegisters * kLanes, 0);
+  buf_.assign(size_t(banks_) * entries_, 0);
+  acc_.assign(size_t(banks_) * registers_ * kLanes, 0);
   open_row_.assign(banks_, -1);
-  beats_.resize(banks_);
+  beats_.resize(size_t(banks_) * std::max(1u, cfg.pim.query_slots));
 }
 
 void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint32_t index) {
@@ -34,11 +43,14 @@ void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint
         throw std::invalid_argument("PIM op: buffer burst without data");
       uint16_t v[kLanes];
       std::memcpy(v, d->in.data() + 32 * index, 32);
-      const uint32_t base = 16u * (d->half[index] & 1);
+      const uint32_t base = 16u * d->half[index];
+      if (base + 16 > entries_)
+        throw std::invalid_argument("PIM op: buffer burst beyond the GEMV buffer's " +
+                                    std::to_string(entries_) + " entries");
       for (uint64_t m = d->dest_mask[index]; m; m &= m - 1) {
         const uint32_t b = uint32_t(__builtin_ctzll(m));
         if (b >= banks_) throw std::invalid_argument("PIM op: bank mask beyond the channel");
-        std::memcpy(&buf_[b * kBufferEntries + base], v, 32);
+        std::memcpy(&buf_[b * entries_ + base], v, 32);
       }
       return;
     }
@@ -58,7 +70,11 @@ void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint
     }
     case Cmd::MACAB: {
       const uint32_t regs = d ? d->accumulators : 1;
-      if (regs < 1 || regs > kRegisters) throw std::invalid_argument("PIM op: 1 or 2 accumulators");
+      if (regs < 1 || regs > kRegistersPerQuery)
+        throw std::invalid_argument("PIM op: 1 or 2 accumulators per query");
+      const uint32_t queries = op.queries;
+      if (queries < 1 || kEntriesPerQuery * queries > entries_)
+        throw std::invalid_argument("PIM op: more queries than the GEMV buffer holds");
       const uint32_t reg = c.column % regs;
       const uint32_t lo = c.scope_channel ? 0 : c.pc * per_pc;
       const uint32_t hi = c.scope_channel ? banks_ : lo + per_pc;
@@ -71,18 +87,21 @@ void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint
         if (open_row_[b] < 0)
           throw std::logic_error("PIM MACAB at cycle " + std::to_string(c.cycle) + " in bank " +
                                  std::to_string(b) + ", which has no row opened by a PIM op");
-        AluBeat& bt = beats_[n++];
-        bt.op = AluOp::kMac;
+        // One column read, applied to each buffered query in turn (one ALU beat each).
         const uint8_t* row = store_.row(first_flat_ + b, uint32_t(open_row_[b]));
-        if (row)
-          std::memcpy(bt.a, row + c.column * bytes, 32);
-        else
-          std::memset(bt.a, 0, sizeof bt.a);
-        const uint16_t scalar = buf_[b * kBufferEntries + c.column];
-        for (int l = 0; l < kLanes; ++l) bt.b[l] = scalar;
-        uint32_t* acc = &acc_[(b * kRegisters + reg) * kLanes];
-        std::memcpy(bt.c, acc, sizeof bt.c);
-        bt.d = acc;
+        for (uint32_t g = 0; g < queries; ++g) {
+          AluBeat& bt = beats_[n++];
+          bt.op = AluOp::kMac;
+          if (row)
+            std::memcpy(bt.a, row + c.column * bytes, 32);
+          else
+            std::memset(bt.a, 0, sizeof bt.a);
+          const uint16_t scalar = buf_[b * entries_ + kEntriesPerQuery * g + c.column];
+          for (int l = 0; l < kLanes; ++l) bt.b[l] = scalar;
+          uint32_t* acc = &acc_[(b * registers_ + g * regs + reg) * kLanes];
+          std::memcpy(bt.c, acc, sizeof bt.c);
+          bt.d = acc;
+        }
       }
       alu_.run(beats_.data(), n, c.cycle * tck_ps_);
       macs_ += n * kLanes;
@@ -96,9 +115,9 @@ void GemvUnits::on_pim_command(const hbm::Command& c, const hbm::PimOp& op, uint
       if (dd->out.size() < 32 * size_t(index + 1)) dd->out.resize(32 * size_t(index + 1));
       const uint32_t src = d->source[index];
       const uint32_t bank = src >> 8, reg = (src >> 1) & 0x7F, part = src & 1;
-      if (bank >= banks_ || reg >= kRegisters)
+      if (bank >= banks_ || reg >= registers_)
         throw std::invalid_argument("PIM op: MVSB source out of range");
-      uint32_t* acc = &acc_[(bank * kRegisters + reg) * kLanes];
+      uint32_t* acc = &acc_[(bank * registers_ + reg) * kLanes];
       uint8_t* out = dd->out.data() + 32 * index;
       if (alu_.acc_fp32()) {
         std::memcpy(out, acc + 8 * part, 32);  // 8 FP32 lanes per burst

@@ -9,12 +9,14 @@ namespace sparsepim::pim {
 struct PimData {
   // WRGB / MVGB: burst i carries in[32 i .. 32 i + 31] (16 FP16 scalars) into GEMV-buffer
   // entries 16 * half[i] .. 16 * half[i] + 15 of every bank whose bit is set in dest_mask[i]
+  // (query g's 32 entries are halves 2g and 2g + 1)
   // (bit = bank index within the channel: ((pc * sids + sid) * bank_groups + bg) * banks + bank).
   std::vector<uint8_t> in;
   std::vector<uint64_t> dest_mask;
   std::vector<uint8_t> half;
 
-  // MACAB: column c accumulates into register c % accumulators (1 or 2).
+  // MACAB: column c accumulates into register g * accumulators + c % accumulators for each of
+  // the op's queries g (accumulators: 1 or 2 per query).
   uint8_t accumulators = 1;
 
   // MVSB: burst i copies 32 B of an accumulator register into out[32 i ..]. source[i] =
