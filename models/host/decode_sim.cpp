@@ -22,7 +22,9 @@
 #include "hbm/stats.h"
 #include "hbm/timing_checker.h"
 #include "hbm/vcd_writer.h"
-#include "host/gemv_common.h"
+#include "host/alu_factory.h"
+#include "host/decode_jobs.h"
+#include "host/decode_timing.h"
 #include "models/cmu/cmu_model.h"
 #include "models/cmu/cmu_sim.h"
 #include "models/ipu/ipu_model.h"
@@ -44,91 +46,7 @@ using hbm::PimOp;
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// Configuration of the system around the stacks (configs/host/*.json).
-
-struct HostConfig {
-  std::string source_file;
-  int channels_per_stack = 16;
-  double softmax_per_ns = 16, topk_per_ns = 16, reduce_per_ns = 16;
-  double softmax_pJ = 0, topk_pJ = 0, reduce_pJ = 0;
-  double readout_ns = 0, readout_pJ_per_bit = 0;
-  std::string row_activation = "auto";  // auto | lockstep | slices
-};
-
-HostConfig load_host_config(const std::string& name) {
-  using workloads::StrictObject;
-  const std::string path = workloads::resolve_preset(name, "host", "host config");
-  const json j = workloads::read_json_file(path);
-  HostConfig h;
-  h.source_file = path;
-  StrictObject top(j, path);
-  top.allow_docs();
-  top.allow("name");
-  {
-    StrictObject o(top.get("system"), path + ": system");
-    o.allow_docs();
-    h.channels_per_stack = int(o.integer("channels_per_stack", 1, 1024));
-    o.finish();
-  }
-  {
-    StrictObject o(top.get("buffer_die"), path + ": buffer_die");
-    o.allow_docs();
-    h.softmax_per_ns = o.number("softmax_elements_per_ns", 1e-6, 1e9);
-    h.topk_per_ns = o.number("topk_elements_per_ns", 1e-6, 1e9);
-    h.reduce_per_ns = o.number("reduce_elements_per_ns", 1e-6, 1e9);
-    h.softmax_pJ = o.number("softmax_pJ_per_element", 0, 1e9);
-    h.topk_pJ = o.number("topk_pJ_per_element", 0, 1e9);
-    h.reduce_pJ = o.number("reduce_pJ_per_element", 0, 1e9);
-    o.finish();
-  }
-  {
-    StrictObject o(top.get("controller"), path + ": controller");
-    o.allow_docs();
-    h.row_activation = o.str("row_activation");
-    if (h.row_activation != "auto" && h.row_activation != "lockstep" &&
-        h.row_activation != "slices")
-      throw ConfigError(path +
-                        ": controller.row_activation: expected auto, lockstep or slices, got '" +
-                        h.row_activation + "'");
-    o.finish();
-  }
-  {
-    StrictObject o(top.get("host"), path + ": host");
-    o.allow_docs();
-    h.readout_ns = o.number("readout_latency_ns", 0, 1e9);
-    h.readout_pJ_per_bit = o.number("readout_pJ_per_bit", 0, 1e9);
-    o.finish();
-  }
-  top.finish();
-  return h;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Phase 1: jobs. A job is one (step, layer, KV head): the row groups of each pass in region
-// coordinates (ids; slice = id % slices, row = id / slices within the pass's region) and the
-// buffer-die work.
-
-enum Phase {
-  kQueryWrite,
-  kSelection,
-  kScoring,
-  kSoftmax,
-  kValuePass,
-  kReadout,
-  kClustering,
-  kPhases
-};
-const char* const kPhaseNames[kPhases] = {"query_write", "selection", "scoring",   "softmax",
-                                          "value_pass",  "readout",   "clustering"};
-
-struct Job {
-  std::vector<uint32_t> meta, scan, attend, value;
-  uint32_t scan_columns = 32;
-  int64_t select_elements = 0, softmax_elements = 0;
-  int32_t cluster_blocks = 0, cluster_iterations = 0;
-};
-
+// Phase 1's record of one policy: accuracy, jobs, and the units' work.
 struct PolicyRun {
   std::string name;
   policy::AccuracyRecord accuracy;
@@ -145,454 +63,6 @@ struct PolicyRun {
   int64_t pim_error_count = 0;
 };
 
-// The rows a region needs: data row groups (K or V) and metadata row groups of one KV head.
-struct RegionShape {
-  uint32_t data_groups = 0, staging_first = 0, meta_groups = 0;
-  uint32_t data_rows = 0, meta_rows = 0;
-};
-
-RegionShape region_shape(int64_t tokens, int slices, int rgt, const policy::KmeansParams& km) {
-  RegionShape r;
-  const int64_t blocks = tokens / km.block_tokens;
-  // Token order needs ceil(T/16) groups; cluster order at most ceil(size/16) per cluster (with
-  // alignment) plus a staging block; the larger bound serves both layouts.
-  const int64_t token_groups = (tokens + rgt - 1) / rgt;
-  const int64_t per_block = (km.block_tokens + rgt - 1) / rgt + km.clusters - 1;
-  const int64_t staging = (km.block_tokens + rgt - 1) / rgt;
-  r.staging_first = uint32_t(std::max(token_groups, blocks * per_block));
-  r.data_groups = uint32_t(r.staging_first + staging);
-  // Centroids (one per cluster) or Quest min+max (two per page), 16 per row group.
-  const int64_t items = std::max(blocks * km.clusters, 2 * ((tokens + rgt - 1) / rgt));
-  r.meta_groups = uint32_t((items + rgt - 1) / rgt);
-  r.data_rows = (r.data_groups + uint32_t(slices) - 1) / uint32_t(slices);
-  r.meta_rows = (r.meta_groups + uint32_t(slices) - 1) / uint32_t(slices);
-  return r;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Phase 2: the SystemC simulation of one policy's jobs.
-
-class Controller : public sc_module {
- public:
-  std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<Controller>>> sockets;
-
-  Controller(sc_module_name n, const std::vector<hbm::HbmChannel*>& channels,
-             const MemoryConfig& cfg, const HostConfig& host, const PolicyRun& run,
-             const workloads::TraceShape& shape, int64_t steps, const RegionShape& region)
-      : sc_module(n),
-        ch_(channels),
-        cfg_(cfg),
-        host_(host),
-        run_(run),
-        shape_(shape),
-        steps_(steps),
-        region_(region) {
-    slices_ = cfg.org.pseudo_channels * cfg.org.sids * cfg.org.bank_groups;
-    slice_groups.assign(size_t(slices_), 0);
-    for (size_t c = 0; c < channels.size(); ++c) {
-      sockets.push_back(std::make_unique<tlm_utils::simple_initiator_socket<Controller>>(
-          ("socket_" + std::to_string(c)).c_str()));
-      sockets.back()->bind(channels[c]->socket);
-    }
-    SC_HAS_PROCESS(Controller);
-    for (size_t c = 0; c < channels.size(); ++c)
-      sc_spawn(sc_bind(&Controller::channel_thread, this, int(c)));
-    phase_.assign(size_t(steps * shape.layers * shape.kv_heads) * kPhases, 0.0);
-  }
-
-  // Per job and phase: ns.
-  std::vector<double> phase_;
-  double buffer_die_pJ[3] = {0, 0, 0};  // softmax, top-k, reduce
-  double readout_pJ = 0;
-  uint64_t lockstep_rounds = 0, slice_rounds = 0, useful_groups = 0;
-  std::vector<uint64_t> slice_groups;  // useful row groups per slice (all channels)
-  std::string error;
-
- private:
-  // Region of (layer, KV head): its channel and the first rows of its K, V and metadata areas.
-  struct Place {
-    int channel;
-    uint32_t k_row, v_row, m_row;
-  };
-  Place place(int layer, int kv) const {
-    const int idx = layer * shape_.kv_heads + kv;
-    const int channels = int(ch_.size());
-    const uint32_t slot = uint32_t(idx / channels);
-    const uint32_t per = 2 * region_.data_rows + region_.meta_rows;
-    const uint32_t base = slot * per;
-    return {idx % channels, base, base + region_.data_rows, base + 2 * region_.data_rows};
-  }
-
-  // One MAC pass over row groups (ids: slice = id % slices, row = base + id / slices), with the
-  // moves around each round: MVGB of the probabilities before it (mvgb bursts per useful row
-  // group), MVSB of the partial results after it (mvsb per useful row group). The controller
-  // picks, per pass, the cheaper of two ways to open rows (by the estimate below, from the
-  // timing config): ACTAB lockstep — one all-bank row per distinct row index, every slice opens
-  // it whether useful or not — or per-slice rounds (kMacRowGroups) — every slice opens its own
-  // next row with single-bank ACTs (tFAW, tRRD, row bus), rounds = the busiest slice's count.
-  void ops_for_rows(const std::vector<uint32_t>& groups, uint32_t base, uint32_t columns,
-                    std::vector<PimOp>* ops, uint32_t mvsb, uint32_t mvgb) {
-    if (groups.empty()) return;
-    const uint32_t S = uint32_t(slices_);
-    std::vector<std::vector<uint32_t>> rows(S);
-    for (uint32_t g : groups) rows[g % S].push_back(base + g / S);  // groups sorted: rows sorted
-    std::vector<uint32_t> distinct;
-    for (uint32_t g : groups) distinct.push_back(base + g / S);
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    size_t rounds = 0;
-    for (const auto& r : rows) rounds = std::max(rounds, r.size());
-    // Cost estimates in cycles (the engine then times the chosen one exactly).
-    const auto& t = cfg_.timing;
-    const double mac = double(t.RCD_RD) + double(columns) * t.CCDAB + t.RTP_L + t.RP;
-    const double lockstep = double(distinct.size()) * std::max<double>(t.RC, mac);
-    double per_slice = 0;
-    for (size_t k = 0; k < rounds; ++k) {
-      uint32_t active = 0;
-      for (const auto& r : rows) active += r.size() > k;
-      const double acts = 4.0 * active, acts_pc = acts / cfg_.org.pseudo_channels;
-      const double act_time =
-          std::max((acts - 1) * t.ACT_BUS, (std::ceil(acts_pc / 4.0) - 1) * double(t.FAW));
-      per_slice += act_time + mac;
-    }
-    const bool slices_mode = mode_ == "slices" || (mode_ == "auto" && per_slice < lockstep);
-    for (uint32_t g : groups) ++slice_groups[g % S];
-    useful_groups += groups.size();
-    auto moves = [&](PimOp::Kind kind, uint32_t bursts) {
-      if (!bursts) return;
-      PimOp m;
-      m.kind = kind;
-      m.columns = bursts;
-      ops->push_back(m);
-    };
-    if (!slices_mode) {
-      lockstep_rounds += distinct.size();
-      for (uint32_t row : distinct) {
-        uint32_t useful = 0;
-        for (const auto& r : rows) useful += std::binary_search(r.begin(), r.end(), row);
-        moves(PimOp::Kind::kMoveToBanks, mvgb * useful);
-        PimOp op;
-        op.kind = PimOp::Kind::kMacRows;
-        op.row_first = row;
-        op.row_count = 1;
-        op.columns = columns;
-        ops->push_back(op);
-        moves(PimOp::Kind::kMoveToBufferDie, mvsb * useful);
-      }
-      return;
-    }
-    slice_rounds += rounds;
-    const auto& o = cfg_.org;
-    for (size_t k = 0; k < rounds; ++k) {
-      std::vector<hbm::SliceRow> round;
-      for (uint32_t sl = 0; sl < S; ++sl)
-        if (rows[sl].size() > k)
-          round.push_back({sl / (o.bank_groups * o.sids), (sl / o.bank_groups) % o.sids,
-                           sl % o.bank_groups, rows[sl][k]});
-      const uint32_t useful = uint32_t(round.size());
-      moves(PimOp::Kind::kMoveToBanks, mvgb * useful);
-      PimOp op;
-      op.kind = PimOp::Kind::kMacRowGroups;
-      op.columns = columns;
-      op.rounds = hbm::make_mac_rounds({round});
-      ops->push_back(op);
-      moves(PimOp::Kind::kMoveToBufferDie, mvsb * useful);
-    }
-  }
-
-  void run_ops(int c, std::vector<PimOp> ops) {
-    if (!ops.empty()) run_pim_ops(*sockets[size_t(c)], std::move(ops));
-  }
-
-  void buffer_die(double elements, double per_ns, double pJ, int which) {
-    if (elements <= 0) return;
-    buffer_die_pJ[which] += elements * pJ;
-    wait(sc_time(elements / per_ns, SC_NS));
-  }
-
-  void run_job(int c, const Job& j, const Place& p, double* ph) {
-    const uint32_t G = uint32_t(shape_.q_heads / shape_.kv_heads);
-    const uint32_t banks = cfg_.org.banks_per_channel();
-    const uint32_t banks_per_group = cfg_.org.banks_per_group;
-    const uint32_t q_bursts = uint32_t(shape_.head_dim) * 2 / 32;  // FP16 query
-    auto mark = [&] { return sc_time_stamp().to_seconds() * 1e9; };
-    double t = mark();
-    auto lap = [&](Phase phase) {
-      const double now = mark();
-      ph[phase] += now - t;
-      t = now;
-    };
-    // Query into the GEMV buffers of every bank (G queries of the group).
-    {
-      PimOp w;
-      w.kind = PimOp::Kind::kWriteBuffer;
-      w.columns = G * q_bursts;
-      run_ops(c, {w});
-      lap(kQueryWrite);
-    }
-    // Selection: metadata (centroids / page summaries) and key scans, then top-k / ranking.
-    {
-      std::vector<PimOp> ops;
-      ops_for_rows(j.meta, p.m_row, 32, &ops, G * banks_per_group, 0);
-      ops_for_rows(j.scan, p.k_row, j.scan_columns, &ops, G * banks_per_group, 0);
-      run_ops(c, std::move(ops));
-      buffer_die(double(j.select_elements), host_.topk_per_ns, host_.topk_pJ, 1);
-      lap(kSelection);
-    }
-    // Scores of the attended keys not scanned yet.
-    {
-      std::vector<PimOp> ops;
-      ops_for_rows(j.attend, p.k_row, 32, &ops, G * banks_per_group, 0);
-      run_ops(c, std::move(ops));
-      lap(kScoring);
-    }
-    buffer_die(double(j.softmax_elements), host_.softmax_per_ns, host_.softmax_pJ, 0);
-    lap(kSoftmax);
-    // Value pass: probabilities to the banks per row, MACs, partial outputs to the buffer die.
-    {
-      std::vector<PimOp> ops;
-      ops_for_rows(j.value, p.v_row, 32, &ops, 0, G * 2);
-      PimOp m;
-      m.kind = PimOp::Kind::kMoveToBufferDie;
-      m.columns = G * banks * 2;
-      ops.push_back(m);
-      run_ops(c, std::move(ops));
-      buffer_die(double(G) * banks * 2 * 16, host_.reduce_per_ns, host_.reduce_pJ, 2);
-      lap(kValuePass);
-    }
-    wait(sc_time(host_.readout_ns, SC_NS));
-    readout_pJ += double(G) * shape_.head_dim * 32 * host_.readout_pJ_per_bit;
-    lap(kReadout);
-    // STARC: cluster the block(s) completed at the previous step, in memory: per iteration the
-    // 4 centroids into the buffers, MACs over the block's staging row groups, similarities out,
-    // argmax and centroid update on the buffer die; then the block rewritten in cluster order.
-    if (j.cluster_blocks) {
-      const uint32_t staging_row = p.k_row + region_.staging_first / uint32_t(slices_);
-      for (int it = 0; it < j.cluster_iterations; ++it) {
-        PimOp w;
-        w.kind = PimOp::Kind::kWriteBuffer;
-        w.columns = 4 * q_bursts;
-        PimOp mac;
-        mac.kind = PimOp::Kind::kMacRows;
-        mac.row_first = staging_row;
-        mac.row_count = 1;
-        mac.columns = 32;
-        PimOp mv;
-        mv.kind = PimOp::Kind::kMoveToBufferDie;
-        mv.columns = 4 * banks;
-        run_ops(c, {w, mac, mv});
-        buffer_die(64.0 * 4 + 64.0 * shape_.head_dim, host_.reduce_per_ns, host_.reduce_pJ, 2);
-      }
-      // Rewrite: K and V of each block, 64 tokens x head_dim x 2 B each, as 32 B bursts through
-      // the normal write path, in the rows the cluster order assigns (the next data rows).
-      const auto& mapper = ch_[size_t(c)]->engine().mapper();
-      uint8_t buf[32] = {};
-      const uint32_t bursts = uint32_t(j.cluster_blocks) * 64u * uint32_t(shape_.head_dim) * 2 / 32;
-      for (uint32_t kv = 0; kv < 2; ++kv)
-        for (uint32_t b = 0; b < bursts; ++b) {
-          hbm::DramAddress a;
-          const uint32_t s = (b / cfg_.org.columns) % uint32_t(slices_);
-          a.bg = s % cfg_.org.bank_groups;
-          a.sid = (s / cfg_.org.bank_groups) % cfg_.org.sids;
-          a.pc = s / (cfg_.org.bank_groups * cfg_.org.sids);
-          a.bank = (b / (cfg_.org.columns * uint32_t(slices_))) % cfg_.org.banks_per_group;
-          a.row = (kv ? p.v_row : p.k_row) + region_.staging_first / uint32_t(slices_);
-          a.column = b % cfg_.org.columns;
-          blocking_burst(*sockets[size_t(c)], mapper, a, buf, true);
-        }
-      lap(kClustering);
-    }
-  }
-
-  void channel_thread(int c) {
-    try {
-      for (int64_t s = 0; s < steps_; ++s)
-        for (int l = 0; l < shape_.layers; ++l) {
-          for (int g = 0; g < shape_.kv_heads; ++g) {
-            const Place p = place(l, g);
-            if (p.channel != c) continue;
-            const size_t ji =
-                (size_t(s) * size_t(shape_.layers) + size_t(l)) * size_t(shape_.kv_heads) +
-                size_t(g);
-            run_job(c, run_.jobs[ji], p, &phase_[ji * kPhases]);
-          }
-          barrier();
-        }
-    } catch (const std::exception& e) {
-      if (error.empty()) error = e.what();
-      barrier_broken_ = true;
-      done_ev_.notify(SC_ZERO_TIME);
-    }
-  }
-
-  void barrier() {
-    if (barrier_broken_) throw std::runtime_error("aborted");
-    if (++arrived_ == int(ch_.size())) {
-      arrived_ = 0;
-      done_ev_.notify(SC_ZERO_TIME);
-      wait(done_ev_);
-    } else {
-      wait(done_ev_);
-    }
-    if (barrier_broken_) throw std::runtime_error("aborted");
-  }
-
-  std::vector<hbm::HbmChannel*> ch_;
-  const MemoryConfig& cfg_;
-  const HostConfig& host_;
-  const PolicyRun& run_;
-  workloads::TraceShape shape_;
-  int64_t steps_;
-  RegionShape region_;
-  int slices_ = 16;
-  std::string mode_ = host_.row_activation;
-  int arrived_ = 0;
-  bool barrier_broken_ = false;
-  sc_event done_ev_;
-
- public:
-};
-
-json simulate(const PolicyRun& run, const MemoryConfig& cfg, const HostConfig& host,
-              const workloads::TraceShape& shape, int64_t steps, const RegionShape& region,
-              int channels, bool check_timing, const std::string& vcd_path,
-              const std::string& vcd_window) {
-  const auto w0 = std::chrono::steady_clock::now();
-  std::vector<std::unique_ptr<hbm::HbmChannel>> chans;
-  std::vector<std::unique_ptr<hbm::StatsObserver>> stats;
-  std::vector<std::unique_ptr<hbm::EnergyObserver>> energy;
-  std::vector<std::unique_ptr<hbm::TimingChecker>> checkers;
-  std::vector<hbm::HbmChannel*> raw;
-  for (int c = 0; c < channels; ++c) {
-    chans.push_back(
-        std::make_unique<hbm::HbmChannel>(("channel_" + std::to_string(c)).c_str(), cfg));
-    stats.push_back(std::make_unique<hbm::StatsObserver>(cfg));
-    energy.push_back(std::make_unique<hbm::EnergyObserver>(cfg));
-    chans.back()->add_observer(stats.back().get());
-    chans.back()->add_observer(energy.back().get());
-    if (check_timing) {
-      checkers.push_back(std::make_unique<hbm::TimingChecker>(cfg));
-      chans.back()->add_observer(checkers.back().get());
-    }
-    raw.push_back(chans.back().get());
-  }
-  std::unique_ptr<hbm::VcdWriter> vcd;
-  if (!vcd_path.empty()) {
-    vcd = std::make_unique<hbm::VcdWriter>(vcd_path, cfg, vcd_window);
-    hbm::write_gtkwave_save(vcd_path, cfg);
-    chans[0]->add_observer(vcd.get());
-  }
-  Controller ctl("controller", raw, cfg, host, run, shape, steps, region);
-  sc_start();
-  if (!ctl.error.empty()) throw std::runtime_error(ctl.error);
-  const double end_ns = sc_time_stamp().to_seconds() * 1e9;
-  if (vcd) vcd->on_finish(chans[0]->cycle_of(sc_time_stamp()));
-  hbm::EnergyBreakdown e;
-  json commands = json::object();
-  uint64_t hits = 0, accesses = 0, bank_bytes = 0, total_cmds = 0;
-  std::vector<double> bank_busy;
-  for (int c = 0; c < channels; ++c) {
-    chans[size_t(c)]->finish();
-    const uint64_t end_cycle = chans[size_t(c)]->cycle_of(sc_time_stamp());
-    energy[size_t(c)]->on_finish(end_cycle);
-    stats[size_t(c)]->on_finish(end_cycle);
-    const auto& pj = energy[size_t(c)]->pJ();
-    e.act_pre += pj.act_pre;
-    e.cell_rw += pj.cell_rw;
-    e.on_die += pj.on_die;
-    e.tsv += pj.tsv;
-    e.interposer += pj.interposer;
-    e.pim_mac += pj.pim_mac;
-    e.refresh += pj.refresh;
-    e.background += pj.background;
-    const auto& st = *stats[size_t(c)];
-    const json cj = st.commands_json();
-    for (auto it = cj.begin(); it != cj.end(); ++it)
-      commands[it.key()] = commands.value(it.key(), uint64_t(0)) + it.value().get<uint64_t>();
-    hits += st.row_hits;
-    accesses += st.row_hits + st.row_misses + st.row_conflicts;
-    bank_bytes += st.pim_bank_bytes;
-    total_cmds += st.total_commands();
-    for (uint64_t b : st.bank_column_cycles) bank_busy.push_back(double(b) * cfg.timing.tCK_ns);
-  }
-  const int L = shape.layers, KV = shape.kv_heads;
-  // Per step: latency = the sum over layers of the slowest head; phases of that head.
-  double phases[kPhases] = {};
-  for (int64_t s = 0; s < steps; ++s)
-    for (int l = 0; l < L; ++l) {
-      size_t worst = 0;
-      double worst_t = -1;
-      for (int g = 0; g < KV; ++g) {
-        const size_t ji = (size_t(s) * size_t(L) + size_t(l)) * size_t(KV) + size_t(g);
-        double tot = 0;
-        for (int p = 0; p < kPhases; ++p) tot += ctl.phase_[ji * kPhases + size_t(p)];
-        if (tot > worst_t) worst_t = tot, worst = ji;
-      }
-      for (int p = 0; p < kPhases; ++p) phases[p] += ctl.phase_[worst * kPhases + size_t(p)];
-    }
-  json lat = json::object();
-  double lat_total = 0;
-  for (int p = 0; p < kPhases; ++p) {
-    lat[kPhaseNames[p]] = phases[p] / double(steps);
-    lat_total += phases[p] / double(steps);
-  }
-  lat["total"] = end_ns / double(steps);
-  lat["sum_of_phases"] = lat_total;
-  json en = json::object();
-  const double per = 1.0 / double(steps);
-  en["act_pre"] = e.act_pre * per;
-  en["cell_rw"] = e.cell_rw * per;
-  en["pim_mac"] = e.pim_mac * per;
-  en["on_die"] = e.on_die * per;
-  en["tsv"] = e.tsv * per;
-  en["interposer"] = e.interposer * per;
-  en["refresh"] = e.refresh * per;
-  en["background"] = e.background * per;
-  en["buffer_die_softmax"] = ctl.buffer_die_pJ[0] * per;
-  en["buffer_die_topk"] = ctl.buffer_die_pJ[1] * per;
-  en["buffer_die_reduce"] = ctl.buffer_die_pJ[2] * per;
-  en["host_readout"] = ctl.readout_pJ * per;
-  double etot = 0;
-  for (auto& [k, v] : en.items()) etot += v.get<double>();
-  en["total"] = etot;
-  double busy_max = 0, busy_sum = 0;
-  for (double b : bank_busy) busy_max = std::max(busy_max, b), busy_sum += b;
-  const double busy_mean = bank_busy.empty() ? 0 : busy_sum / double(bank_busy.size());
-  double sg_max = 0, sg_sum = 0;
-  for (uint64_t v : ctl.slice_groups) sg_max = std::max(sg_max, double(v)), sg_sum += double(v);
-  const double sg_mean = ctl.slice_groups.empty() ? 0 : sg_sum / double(ctl.slice_groups.size());
-  // Internal bandwidth: bytes the MACABs read in the banks over the run, against every bank of
-  // every channel reading 32 B per tCCDAB.
-  const double peak_GBps = double(channels) * cfg.org.banks_per_channel() *
-                           cfg.org.bytes_per_column / (cfg.timing.CCDAB * cfg.timing.tCK_ns);
-  const double achieved_GBps = end_ns > 0 ? double(bank_bytes) / end_ns : 0;
-  json r;
-  r["latency_ns"] = lat;
-  r["energy_pJ"] = en;
-  r["commands"] = commands;
-  r["commands_per_step"] = double(total_cmds) / double(steps);
-  r["row_hit_rate"] = accesses ? double(hits) / double(accesses) : 0.0;
-  r["lockstep_rows_per_step"] = double(ctl.lockstep_rounds) / double(steps);
-  r["slice_rounds_per_step"] = double(ctl.slice_rounds) / double(steps);
-  r["useful_row_groups_per_step"] = double(ctl.useful_groups) / double(steps);
-  r["bank_busy_ns_max"] = busy_max;
-  r["bank_busy_ns_mean"] = busy_mean;
-  r["bank_imbalance"] = sg_mean > 0 ? sg_max / sg_mean : 1.0;
-  r["bank_busy_imbalance"] = busy_mean > 0 ? busy_max / busy_mean : 1.0;
-  r["internal_bw_GBps"] = achieved_GBps;
-  r["internal_bw_peak_GBps"] = peak_GBps;
-  r["internal_bw_utilization"] = peak_GBps > 0 ? achieved_GBps / peak_GBps : 0.0;
-  r["simulated_ns"] = end_ns;
-  if (check_timing) {
-    uint64_t v = 0;
-    for (const auto& ck : checkers) v += ck->violations();
-    r["timing_violations"] = v;
-  }
-  r["sim_wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
-  r["sim_peak_rss_MB"] = sparsepim::peak_rss_mb();
-  return r;
-}
-
 }  // namespace
 
 json run_decode(const DecodeOptions& opt) {
@@ -601,10 +71,14 @@ json run_decode(const DecodeOptions& opt) {
   if (opt.numerics != "fp32" && opt.numerics != "fp16")
     throw ConfigError("--numerics: expected fp32 or fp16, got '" + opt.numerics + "'");
   const bool fp16 = opt.numerics == "fp16";
-  if (opt.pim_alu != "model")
-    throw ConfigError("--pim-alu " + opt.pim_alu +
-                      ": the RTL ALU runs in `sparsepim gemv`; the decode simulation times "
-                      "passes without functional data so far");
+  if (opt.pim_alu != "model" && opt.pim_alu != "rtl")
+    throw ConfigError("--pim-alu: expected model or rtl, got '" + opt.pim_alu + "'");
+  if (opt.pim_alu == "rtl" && !fp16)
+    throw ConfigError(
+        "--pim-alu rtl computes on data: add --numerics fp16 (fp32 runs the "
+        "timing with the policy library's FP32 numerics, no data in the banks)");
+  if (opt.pim_alu == "rtl" && !rtl_alu_available())
+    throw ConfigError("--pim-alu rtl is not available in this build (Verilator not found)");
   if (opt.units != "fast" && opt.units != "clocked")
     throw ConfigError("--units: expected fast or clocked, got '" + opt.units + "'");
   if (opt.stacks < 1) throw ConfigError("--stacks must be at least 1");
@@ -686,6 +160,21 @@ json run_decode(const DecodeOptions& opt) {
                       std::to_string(2 * region.data_rows + region.meta_rows) +
                       " rows = " + std::to_string(rows_needed) + " rows, but a bank has " +
                       std::to_string(cfg.org.rows) + " (add --stacks or shorten --context)");
+  // The G query heads of a KV head share each column read (pim.query_slots, docs/architecture.md);
+  // so do STARC's centroids when a block is clustered in memory.
+  const int group = shape.q_heads / shape.kv_heads;
+  for (const auto& [what, need] : {std::pair<std::string, int>{"a GQA group of", group},
+                                   {"STARC's k-means with", params.starc.kmeans.clusters}})
+    if (need > int(cfg.pim.query_slots))
+      throw ConfigError(what + " " + std::to_string(need) + " queries per MAC pass exceeds pim." +
+                        "query_slots = " + std::to_string(cfg.pim.query_slots) + " of memory '" +
+                        cfg.name +
+                        "' (raise it with --set pim.query_slots=N, at most timing.CCDAB)");
+  if (fp16 && rgt != int(cfg.pim.lanes))
+    throw ConfigError(
+        "--numerics fp16 lays 16 tokens in a row group (one per lane); the policy "
+        "parameters have row_group_tokens = " +
+        std::to_string(rgt));
 
   // --- Phase 1: selections, accuracy and jobs.
   std::vector<PolicyRun> runs(opt.policies.size());
@@ -731,9 +220,12 @@ json run_decode(const DecodeOptions& opt) {
     int64_t n = -1;
     std::vector<uint16_t> k, v;
   } f16;
+  // The numbers the phase-2 passes carry are recorded in the job (JobData): the FP16 queries,
+  // each head's positions, the positions of the row groups in cluster order, and this output,
+  // which the PIM path must reproduce bit for bit.
   auto pim_numerics = [&](PolicyRun& run, const policy::StepInput& in, const policy::Selection& sel,
-                          const policy::ClusterStore* store,
-                          const std::vector<uint32_t>& value_groups) {
+                          const policy::ClusterStore* store, Job& job) {
+    const std::vector<uint32_t>& value_groups = job.value;
     const int64_t n = in.n();
     std::vector<int64_t> slot_pos;  // clustered slot -> position
     if (store) {
@@ -754,6 +246,23 @@ json run_decode(const DecodeOptions& opt) {
       }
       return p < n ? p : -1;
     };
+    JobData& jd = job.data;
+    jd.n = n;
+    jd.dense = sel.dense;
+    if (!sel.dense) jd.heads = sel.positions;
+    jd.cluster_order = store != nullptr;
+    if (store) {
+      std::vector<uint32_t> keys;
+      std::set_union(job.scan.begin(), job.scan.end(), job.attend.begin(), job.attend.end(),
+                     std::back_inserter(keys));
+      std::set_union(keys.begin(), keys.end(), job.value.begin(), job.value.end(),
+                     std::back_inserter(jd.group_ids));
+      for (uint32_t gid : jd.group_ids)
+        for (uint32_t lane = 0; lane < uint32_t(rgt); ++lane)
+          jd.group_pos.push_back(int32_t(position_of(gid, lane)));
+    }
+    jd.q16.resize(size_t(in.group) * size_t(d));
+    jd.expect.resize(jd.q16.size());
     std::vector<std::vector<int64_t>> slice_tokens(static_cast<size_t>(slices));
     for (uint32_t gid : value_groups)
       for (uint32_t lane = 0; lane < uint32_t(rgt); ++lane)
@@ -781,6 +290,7 @@ json run_decode(const DecodeOptions& opt) {
     for (int g = 0; g < in.group; ++g) {
       const float* q = in.query(g);
       for (int c = 0; c < d; ++c) q16[size_t(c)] = pim::fp16_from_float(q[c]);
+      std::copy(q16.begin(), q16.end(), jd.q16.begin() + ptrdiff_t(g) * d);
       const auto& pos = sel.positions[size_t(g)];
       scores.resize(pos.size());
       for (size_t i = 0; i < pos.size(); ++i)
@@ -793,6 +303,8 @@ json run_decode(const DecodeOptions& opt) {
       pim::attacc_output(
           slice_tokens, uint32_t(d), false, [&](int64_t t) { return prob[size_t(t)]; },
           [&](int64_t t) { return &v16[size_t(t) * size_t(d)]; }, out.data());
+      for (int c = 0; c < d; ++c)
+        jd.expect[size_t(g) * size_t(d) + size_t(c)] = uint16_t(out[size_t(c)]);
       // Dense FP64 reference over the FP32 inputs.
       std::vector<double> sc(static_cast<size_t>(n)), o(static_cast<size_t>(d), 0.0);
       double mx = -1e300, sum = 0;
@@ -831,11 +343,16 @@ json run_decode(const DecodeOptions& opt) {
     const auto& w = sel.work;
     to_groups(w.scanned, store, &j.scan);
     to_groups(w.fetched, store, &j.value);
-    std::set_difference(j.value.begin(), j.value.end(), j.scan.begin(), j.scan.end(),
-                        std::back_inserter(j.attend));
     j.scan_columns = w.key_channels >= d || w.key_channels == 0
                          ? 32u
                          : uint32_t(std::max(1, (32 * w.key_channels + d - 1) / d));
+    // Exact scores of the attended keys: a full-width scan has them already; after a partial
+    // one (SparQ's r channels) every attended row group is scored again in full.
+    if (j.scan_columns == 32)
+      std::set_difference(j.value.begin(), j.value.end(), j.scan.begin(), j.scan.end(),
+                          std::back_inserter(j.attend));
+    else
+      j.attend = j.value;
     const int64_t meta_items = pol.name() == "quest" ? 2 * w.metadata_items : w.metadata_items;
     const int64_t mg = (meta_items + rgt - 1) / rgt;
     for (int64_t g = 0; g < mg; ++g) j.meta.push_back(uint32_t(g));
@@ -868,7 +385,7 @@ json run_decode(const DecodeOptions& opt) {
       }
       seen = now;
     }
-    if (fp16) pim_numerics(run, in, sel, store, j.value);
+    if (fp16) pim_numerics(run, in, sel, store, j);
     // The index-prediction unit's work for this selection (its cycle model, fast mode).
     for (const auto& call : w.ipu) {
       if (call.candidates) run.ipu_cycles += ipu::predict_cycles(call.history, call.candidates);
@@ -915,11 +432,22 @@ json run_decode(const DecodeOptions& opt) {
   json pols = json::array();
   for (size_t i = 0; i < runs.size(); ++i) {
     if (opt.progress) opt.progress("timing " + runs[i].name, double(i) / double(runs.size()));
+    TimingOptions to;
+    to.check_timing = opt.check_timing;
+    to.vcd = vcd_for(runs[i].name);
+    to.vcd_window = opt.vcd_window;
+    to.row_group_tokens = rgt;
+    to.cluster_queries = params.starc.kmeans.clusters;
+    if (fp16) {
+      to.data_source = src.get();
+      to.pim_alu = opt.pim_alu;
+      if (opt.pim_alu == "rtl" && !to.vcd.empty()) {  // a.starc.vcd -> a.starc.rtl.vcd
+        const auto dot = to.vcd.rfind('.');
+        to.vcd_rtl = to.vcd.substr(0, dot) + ".rtl" + to.vcd.substr(dot);
+      }
+    }
     json r = json_in_child(
-        [&] {
-          return simulate(runs[i], cfg, host, shape, steps, region, channels, opt.check_timing,
-                          vcd_for(runs[i].name), opt.vcd_window);
-        },
+        [&] { return simulate_jobs(runs[i].jobs, cfg, host, shape, steps, region, channels, to); },
         "the timing simulation of " + runs[i].name);
     const auto& a = runs[i].accuracy.overall;
     r["policy"] = runs[i].name;

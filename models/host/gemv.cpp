@@ -1,4 +1,5 @@
 #include "host/gemv.h"
+#include "host/alu_factory.h"
 #include "host/gemv_common.h"
 #include "pim/attacc_numerics.h"
 
@@ -350,8 +351,6 @@ std::vector<uint64_t> matrix_addresses(const MemoryConfig& cfg, const Layout& la
 
 }  // namespace
 
-std::unique_ptr<pim::AluBackend> make_alu_backend(const std::string& kind, bool acc_fp32,
-                                                  const std::string& vcd_rtl);
 
 json run_gemv(const GemvOptions& opt) {
   const MemoryConfig cfg = hbm::load_memory_config(opt.memory, opt.sets);

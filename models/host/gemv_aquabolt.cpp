@@ -1,4 +1,5 @@
 #include "host/gemv_aquabolt.h"
+#include "host/alu_factory.h"
 #include "host/gemv_common.h"
 
 #include <algorithm>
@@ -29,8 +30,6 @@ using hbm::PimOp;
 using nlohmann::json;
 using pim::AquaboltUnits;
 
-std::unique_ptr<pim::AluBackend> make_alu_backend(const std::string& kind, bool acc_fp32,
-                                                  const std::string& vcd_rtl);
 
 pim::isa::Program aquabolt_gemv_program(uint32_t chunks, uint32_t blocks) {
   using namespace pim::isa;

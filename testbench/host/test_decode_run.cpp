@@ -106,15 +106,30 @@ TEST(DecodeRun, EveryPolicyPassesTheTimingCheckerAndIsDeterministic) {
   EXPECT_EQ(lines, 1 + 9);
 }
 
-TEST(DecodeRun, Fp16NumericsThroughThePimArithmetic) {
-  // --numerics fp16 computes each head's output with pim/attacc_numerics, which `sparsepim
-  // gemv` holds bit-exact to the PIM units (and the RTL ALU): dense attention then differs from
-  // FP64 by FP16 rounding only — small but not zero — while fp32 numerics of a dense selection
-  // are exact by definition.
+TEST(DecodeRun, Fp16NumericsThroughThePimPath) {
+  // --numerics fp16 moves the data through the PIM path: keys and values in the banks in the
+  // policy's layout, queries and probabilities through the GEMV buffers, MACs in the units,
+  // partial results reduced on the buffer die; every output must equal pim/attacc_numerics (the
+  // FP16 model, computed in phase 1 without the memory system) bit for bit. Dense attention then
+  // differs from FP64 by FP16 rounding only — small but not zero — while fp32 numerics of a
+  // dense selection are exact by definition.
   const json s16 = run_json(
-      "--context 600 --steps 1 --budget 64 --policy dense,topk --numerics fp16", scratch("fp16"));
+      "--context 200 --steps 1 --budget 32 --policy dense,topk,sparq,quest,starc,tidal,lfps,"
+      "starc+tidal,starc+lfps --numerics fp16 --check-timing",
+      scratch("fp16"));
+  for (const auto& p : s16["policies"]) {
+    const json& path = p["pim_path"];
+    EXPECT_EQ(path["alu"], "model");
+    EXPECT_EQ(path["jobs"], 32 * 8) << p["policy"];
+    EXPECT_EQ(path["outputs_checked"], 32 * 8 * 4 * 128) << p["policy"];
+    EXPECT_EQ(path["outputs_bit_exact"], path["outputs_checked"]) << p["policy"];
+    EXPECT_GT(path["lane_macs"].get<double>(), 0) << p["policy"];
+    EXPECT_EQ(p["timing_violations"], 0) << p["policy"];
+  }
+  // Every softmax input came from a pass: dense scores all 201 tokens of its 4 query heads.
+  EXPECT_EQ(s16["policies"][0]["pim_path"]["scores_from_passes"], 32 * 8 * 4 * 201);
   const json s32 =
-      run_json("--context 600 --steps 1 --budget 64 --policy dense,topk", scratch("fp32"));
+      run_json("--context 200 --steps 1 --budget 32 --policy dense,topk", scratch("fp32"));
   const auto& d16 = s16["policies"][0];
   EXPECT_EQ(d16["policy"], "dense");
   EXPECT_GT(d16["rel_l2_error"].get<double>(), 1e-4);
@@ -128,7 +143,30 @@ TEST(DecodeRun, Fp16NumericsThroughThePimArithmetic) {
             t16["selection_rel_l2_error"].get<double>() + 3 * d16["rel_l2_error"].get<double>());
   // Timing does not depend on the numerics.
   EXPECT_EQ(s16["policies"][0]["latency_ns"]["total"], s32["policies"][0]["latency_ns"]["total"]);
+  EXPECT_EQ(s16["policies"][0]["energy_pJ"]["total"], s32["policies"][0]["energy_pJ"]["total"]);
 }
+
+#ifdef SPARSEPIM_HAVE_RTL_ALU
+TEST(DecodeRun, RtlAluCoSimulatedInTheDecodePath) {
+  // The Verilated ALU computes every MAC of the step (dense and STARC's cluster order) and the
+  // outputs equal the FP16 model bit for bit, as with the C++ model; the timing is the same.
+  const json rtl = run_json(
+      "--context 64 --steps 1 --budget 16 --policy dense,starc --numerics fp16 --pim-alu rtl",
+      scratch("rtl"));
+  const json model =
+      run_json("--context 64 --steps 1 --budget 16 --policy dense,starc --numerics fp16",
+               scratch("rtl_model"));
+  for (size_t i = 0; i < 2; ++i) {
+    const json& p = rtl["policies"][i];
+    EXPECT_EQ(p["pim_path"]["alu"], "rtl");
+    EXPECT_EQ(p["pim_path"]["outputs_checked"], 32 * 8 * 4 * 128);
+    EXPECT_EQ(p["pim_path"]["outputs_bit_exact"], p["pim_path"]["outputs_checked"]);
+    EXPECT_EQ(p["pim_path"]["alu_beats"], model["policies"][i]["pim_path"]["alu_beats"]);
+    EXPECT_EQ(p["latency_ns"], model["policies"][i]["latency_ns"]);
+    EXPECT_EQ(p["rel_l2_error"], model["policies"][i]["rel_l2_error"]);
+  }
+}
+#endif
 
 TEST(DecodeRun, ClockedClusterMappingUnitAgreesWithItsFastMode) {
   // A 703-token prompt: the second step completes block 10 of every (layer, KV head), which
@@ -232,6 +270,10 @@ TEST(DecodeRun, BadInputIsAClearError) {
       {"--context 512 --steps 0", "steps"},
       {"--context 512 --steps 1 --stacks 0", "--stacks"},
       {"--context 512 --steps 1 --numerics fp64", "--numerics"},
+      {"--context 512 --steps 1 --budget 64 --pim-alu gates", "--pim-alu"},
+      {"--context 512 --steps 1 --budget 64 --pim-alu rtl", "add --numerics fp16"},
+      {"--context 512 --steps 1 --budget 64 --set pim.query_slots=2", "exceeds pim.query_slots"},
+      {"--context 512 --steps 1 --budget 64 --set pim.query_slots=7", "exceeds timing.CCDAB"},
       {"--context 512 --steps 1 --budget 64 --units slow", "--units"},
       {"--context 512 --steps 1 --budget 64 --vcd-window 0:100", "--vcd-window needs --vcd"},
       {"--context 512 --steps 1 --budget 64 --row-activation sometimes", "--row-activation"},
