@@ -28,6 +28,7 @@
 #include "models/cmu/cmu_model.h"
 #include "models/cmu/cmu_sim.h"
 #include "models/ipu/ipu_model.h"
+#include "models/ipu/ipu_replay.h"
 #include "models/policy/accuracy.h"
 #include "models/policy/kv_cache.h"
 #include "pim/attacc_numerics.h"
@@ -60,6 +61,7 @@ struct PolicyRun {
   uint64_t ipu_cycles = 0;
   std::vector<std::pair<std::vector<uint16_t>, uint64_t>> cmu_jobs;  // --units clocked
   std::vector<cmu::CmuBlockResult> cmu_fast;
+  ipu::IpuReplay ipu_replay;  // --units clocked: the IPU's commands with their data
   int64_t pim_error_count = 0;
 };
 
@@ -188,6 +190,7 @@ json run_decode(const DecodeOptions& opt) {
   ao.budgets = {opt.budget};
   ao.step_budgets = step_budgets;
   ao.params = params;
+  ao.record_ipu = opt.units == "clocked";
   ao.model = {shape.layers, shape.q_heads, shape.kv_heads, shape.head_dim,
               preset->profile.tidal_reselection_layer};
   const int G = shape.q_heads / shape.kv_heads, d = shape.head_dim;
@@ -388,11 +391,10 @@ json run_decode(const DecodeOptions& opt) {
     if (fp16) pim_numerics(run, in, sel, store, j);
     // The index-prediction unit's work for this selection (its cycle model, fast mode).
     for (const auto& call : w.ipu) {
-      if (call.candidates) run.ipu_cycles += ipu::predict_cycles(call.history, call.candidates);
-      if (call.pairs) run.ipu_cycles += ipu::select_cycles(call.pairs, call.k, call.append);
-      if (call.reused) run.ipu_cycles += ipu::reuse_cycles(call.reused);
+      run.ipu_cycles += ipu::call_cycles(call);
       run.ipu_calls += 1;
     }
+    if (opt.units == "clocked") run.ipu_replay.add(in, w);  // its clocked mode later
   };
   if (opt.progress) ao.progress = [&](double f) { opt.progress("selection and accuracy", f); };
   const auto recs = policy::evaluate_accuracy(*src, ao);
@@ -496,6 +498,14 @@ json run_decode(const DecodeOptions& opt) {
             "the clocked cluster-mapping unit disagrees with its fast mode on " +
             c["mismatches"].dump() + " blocks: " + c["first"].get<std::string>());
       units["cmu_clocked_blocks_checked"] = c["checked"];
+    }
+    if (opt.units == "clocked" && runs[i].ipu_replay.size()) {
+      // Every IPU command of the run through the clocked unit (one SystemC simulation, a child).
+      const json v = json_in_child(
+          [&] { return ipu::replay_clocked(runs[i].ipu_replay, params, cfg.timing.tCK_ns); },
+          "the clocked index-prediction unit");
+      ipu::require_agreement(v);
+      units.update(ipu::units_report(v, steps));
     }
     r["units"] = units;
     r["selection_rel_l2_error"] = a.rel_l2_error;

@@ -43,6 +43,11 @@ uint64_t select_cycles(uint64_t pairs, uint64_t k, bool append) {
 uint64_t reuse_cycles(uint64_t count) {
   return count + 2;
 }
+uint64_t call_cycles(const policy::SelectionWork::IpuCall& call) {
+  return (call.predict ? predict_cycles(call.history, call.candidates) : 0) +
+         (call.select ? select_cycles(call.pairs, call.k, call.append) : 0) +
+         (call.reuse ? reuse_cycles(call.reused) : 0);
+}
 
 void check_command(const IpuConfig& cfg, const IpuCommand& c) {
   auto bad = [](const std::string& m) { throw std::invalid_argument("ipu command: " + m); };

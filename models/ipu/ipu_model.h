@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/ipu/ipu_params.h"
+#include "models/policy/policy.h"
 #include "models/policy/policy_params.h"
 
 namespace sparsepim::ipu {
@@ -50,6 +51,9 @@ struct IpuAnswer {
 uint64_t predict_cycles(uint64_t history, uint64_t candidates);
 uint64_t select_cycles(uint64_t pairs, uint64_t k, bool append);
 uint64_t reuse_cycles(uint64_t count);
+// The cycles of the commands a policy's selection recorded for one query head (PREDICT, SELECT,
+// REUSE as the call says): what a decode run charges the unit in fast mode.
+uint64_t call_cycles(const policy::SelectionWork::IpuCall& call);
 
 // Fast mode: the unit's position store and the reference algorithms.
 class IpuFast {

@@ -219,6 +219,7 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
           in.queries = Qt;
           in.cache = &cache;
           in.scores = &scores;
+          in.record_ipu = opt.record_ipu;
           c.policy->select(in, &sel);
           check_selection(*c.policy, in, sel);
           if (opt.on_selection) opt.on_selection(ci, *c.policy, in, sel, cache);

@@ -61,6 +61,8 @@ struct AccuracyOptions {
   // made on: how the decode simulation turns selections into row plans.
   std::function<void(size_t combo, const Policy&, const StepInput&, const Selection&, KvCache&)>
       on_selection;
+  // Selections record the index-prediction unit's command data (StepInput::record_ipu).
+  bool record_ipu = false;
 };
 
 std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,

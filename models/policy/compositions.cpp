@@ -2,9 +2,12 @@
 // TidalDecode and LFPS and STARC's cluster picker:
 //  - starc+tidal: the selection layers pick clusters by centroid score (no full scan anywhere);
 //    the other layers map those positions to their own clusters (position -> cluster) and take
-//    the clusters with the most hits whole.
+//    the clusters with the most hits whole. The index-prediction unit keeps the picks: a SELECT
+//    of all of them (k = their count) stores them, the later layers REUSE them.
 //  - starc+lfps: the history (the best attended tokens of the previous step) predicts clusters:
-//    LFPS candidates mapped to clusters, taken whole by hits; refresh = a STARC step.
+//    LFPS candidates mapped to clusters, taken whole by hits; refresh = a STARC step. The unit
+//    PREDICTs the candidates and SELECTs the history (the best of the attended tokens) into its
+//    store.
 #include <algorithm>
 #include <cmath>
 
@@ -37,13 +40,16 @@ class StarcTidal : public TidalPolicy {
     centroid_work(in, store.clusters(), &out->work);
     finish_fetch(out);
     *picks = out->positions;
+    // Into the index-prediction unit's store: every pick kept (k = their count), with the
+    // scores the attention computes for them.
+    for (int g = 0; g < in.group; ++g) {
+      const auto& pk = (*picks)[size_t(g)];
+      unit_select(in, g, uint32_t(pk.size()), pk, uint32_t(pk.size()), false, pk, &out->work);
+    }
   }
   void reuse(const StepInput& in, const Picks& picks, Selection* out) override {
-    for (const auto& p : picks) {  // the positions come from the index-prediction unit's store
-      SelectionWork::IpuCall call;
-      call.reused = uint32_t(p.size());
-      out->work.ipu.push_back(call);
-    }
+    // The positions come from the index-prediction unit's store.
+    for (int g = 0; g < in.group; ++g) unit_reuse(in, g, picks[size_t(g)], &out->work);
     const ClusterStore& store = starc_store(in, p_);
     for (int g = 0; g < in.group; ++g)
       picker_.by_votes(in, store, g, budget_, picks[size_t(g)], &out->positions[size_t(g)]);
@@ -87,9 +93,21 @@ class StarcLfps : public LfpsPolicy {
   }
   void remember(const StepInput& in, int g, const std::vector<uint32_t>& positions,
                 std::vector<uint32_t>* history) override {
-    const int64_t keep =
-        std::max<int64_t>(1, std::llround(p_.starc_lfps.history_fraction * double(budget_)));
-    top_k_of(in.scores->scores(g), positions, keep, history);
+    top_k_of(unit_scores(in, g, p_.index_prediction.fp16_scores, &rounded_), positions, keep(),
+             history);
+  }
+  // The unit ranks the attended positions and stores the best as the history.
+  void unit_select(const StepInput& in, int g, bool, const std::vector<uint32_t>& positions,
+                   const std::vector<uint32_t>& history, SelectionWork::IpuCall* call) override {
+    call->select = true;
+    call->pairs = uint32_t(positions.size());
+    call->k = uint32_t(keep());
+    if (!in.record_ipu) return;
+    record_pairs(in, g, positions, call);
+    call->selected = history;
+  }
+  int64_t keep() const {
+    return std::max<int64_t>(1, std::llround(p_.starc_lfps.history_fraction * double(budget_)));
   }
 
  private:

@@ -38,29 +38,32 @@ void LfpsPolicy::select_sparse(const StepInput& in, Selection* out) {
     History& h = history_[{in.layer, in.first_q_head + g}];
     bool full = h.step != in.position - 1 ||
                 (p_.lfps.refresh_interval > 0 && h.since_refresh + 1 >= p_.lfps.refresh_interval);
+    SelectionWork::IpuCall call;
+    call.q_head = in.first_q_head + g;
+    call.history_layer = in.layer;
     if (!full) {
       candidates(h.picks, n, p_.lfps, &cand_);
+      // The unit's PREDICT (also when its candidates then prove too few).
+      call.predict = true;
+      call.history = uint32_t(h.picks.size());
+      call.candidates = uint32_t(cand_.size());
+      if (in.record_ipu) call.predicted = cand_;
       full = collapsed(in, cand_);
     }
     auto& pos = out->positions[size_t(g)];
-    SelectionWork::IpuCall call;
     if (full) {
-      call.pairs = uint32_t(n);
-      call.k = uint32_t(budget_);
       refresh(in, g, &pos, &out->work);
       h.since_refresh = 0;
       ++refreshes_;
     } else {
       out->work.history_positions += int64_t(h.picks.size());
-      call.history = uint32_t(h.picks.size());
-      call.candidates = call.pairs = uint32_t(cand_.size());
-      call.k = uint32_t(budget_);
       predict(in, g, cand_, &pos, &out->work);
       ++h.since_refresh;
       ++predictions_;
     }
-    out->work.ipu.push_back(call);
     remember(in, g, pos, &h.picks);
+    unit_select(in, g, full, pos, h.picks, &call);
+    out->work.ipu.push_back(std::move(call));
     h.step = in.position;
   }
   if (scanned_all_) {
@@ -74,7 +77,8 @@ void LfpsPolicy::select_sparse(const StepInput& in, Selection* out) {
 
 void LfpsPolicy::predict(const StepInput& in, int g, const std::vector<uint32_t>& cand,
                          std::vector<uint32_t>* positions, SelectionWork* work) {
-  top_k_of(in.scores->scores(g), cand, budget_, positions);
+  top_k_of(unit_scores(in, g, p_.index_prediction.fp16_scores, &rounded_), cand, budget_,
+           positions);
   work->scanned.insert(work->scanned.end(), cand.begin(), cand.end());
 }
 
@@ -84,8 +88,25 @@ bool LfpsPolicy::collapsed(const StepInput&, const std::vector<uint32_t>& cand) 
 
 void LfpsPolicy::refresh(const StepInput& in, int g, std::vector<uint32_t>* positions,
                          SelectionWork*) {
-  top_k_all(in.scores->scores(g), in.n(), budget_, positions);
+  top_k_all(unit_scores(in, g, p_.index_prediction.fp16_scores, &rounded_), in.n(), budget_,
+            positions);
   scanned_all_ = true;
+}
+
+void LfpsPolicy::unit_select(const StepInput& in, int g, bool full, const std::vector<uint32_t>&,
+                             const std::vector<uint32_t>& history, SelectionWork::IpuCall* call) {
+  call->select = true;
+  call->pairs = uint32_t(full ? in.n() : int64_t(cand_.size()));
+  call->k = uint32_t(budget_);
+  if (!in.record_ipu) return;
+  if (full) {
+    std::vector<uint32_t> all(size_t(in.n()));
+    std::iota(all.begin(), all.end(), 0u);
+    record_pairs(in, g, all, call);
+  } else {
+    record_pairs(in, g, cand_, call);
+  }
+  call->selected = history;
 }
 
 void LfpsPolicy::remember(const StepInput&, int, const std::vector<uint32_t>& positions,

@@ -40,9 +40,16 @@ class LfpsPolicy : public SparsePolicy {
   // What the next step predicts from: LFPS keeps this step's picks.
   virtual void remember(const StepInput& in, int g, const std::vector<uint32_t>& positions,
                         std::vector<uint32_t>* history);
+  // The index-prediction unit's SELECT that leaves `history` in its store (counts in call, and
+  // the data with in.record_ipu). LFPS: the top B of the candidates (all n on a refresh).
+  virtual void unit_select(const StepInput& in, int g, bool full,
+                           const std::vector<uint32_t>& positions,
+                           const std::vector<uint32_t>& history, SelectionWork::IpuCall* call);
 
   PolicyParams p_;
-  bool scanned_all_ = false;  // a refresh of this step scanned every key
+  bool scanned_all_ = false;    // a refresh of this step scanned every key
+  std::vector<float> rounded_;  // FP16-rounded scores (index_prediction.scores = fp16)
+  std::vector<uint32_t> cand_;
 
  private:
   struct History {
@@ -51,7 +58,6 @@ class LfpsPolicy : public SparsePolicy {
     std::vector<uint32_t> picks;
   };
   std::map<std::pair<int, int>, History> history_;  // (layer, query head)
-  std::vector<uint32_t> cand_;
   int64_t refreshes_ = 0, predictions_ = 0;
 };
 

@@ -44,6 +44,9 @@ struct StepInput {
   const float* queries = nullptr;  // [group][head_dim], post-RoPE
   KvCache* cache = nullptr;        // length() == position + 1
   ScoreCache* scores = nullptr;    // exact scores of these queries over this cache
+  // Record the data of the index-prediction unit's commands in SelectionWork::ipu (the decode
+  // simulation's --units clocked check); off: counts only.
+  bool record_ipu = false;
 
   int64_t n() const { return position + 1; }
   const float* query(int g) const { return queries + int64_t(g) * cache->head_dim(); }
@@ -64,12 +67,23 @@ struct SelectionWork {
   // The union over the group of the positions attended: their keys are scored exactly (unless
   // already scanned) and their values read.
   std::vector<uint32_t> fetched;
-  // What the index-prediction unit does for each query head (its cycle model, models/ipu):
-  // predict candidates from `history` stored positions, select the best k of `pairs` scored
-  // positions (append: the current token after them), or hand out `reused` stored positions.
+  // What the index-prediction unit does for each query head (its cycle model, models/ipu), in
+  // this order: PREDICT candidates from `history` stored positions; SELECT the best k of `pairs`
+  // scored positions (append: the current token n - 1 after them) and store the answer as the
+  // head's history; REUSE: hand out the `reused` stored positions.
   struct IpuCall {
+    bool predict = false, select = false, reuse = false;
     uint32_t history = 0, candidates = 0, pairs = 0, k = 0, reused = 0;
     bool append = false;
+    // The history the unit's position store keeps for these commands: query head q_head's
+    // selection at layer history_layer (LFPS: this layer; TidalDecode: its selection layer).
+    int q_head = 0, history_layer = 0;
+    // The commands' data, only with StepInput::record_ipu (else empty): PREDICT's answer as the
+    // library computed it (the candidates); SELECT's pairs in streaming order (positions, and
+    // scores in FP16 as the unit receives them) and its answer as the library chose it (what the
+    // unit stores); REUSE's answer.
+    std::vector<uint32_t> predicted, pair_positions, selected, reused_positions;
+    std::vector<uint16_t> pair_scores;
   };
   std::vector<IpuCall> ipu;
 };

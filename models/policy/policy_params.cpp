@@ -89,6 +89,15 @@ PolicyParams load_policy_params(const std::string& name_or_path,
     p.starc_lfps.history_fraction = o.number("history_fraction", 1e-6, 1.0);
     o.finish();
   }
+  {
+    auto o = section("index_prediction");
+    const std::string scores = o.str("scores");
+    if (scores != "float" && scores != "fp16")
+      throw ConfigError(path + ": index_prediction.scores: expected float or fp16, got '" +
+                        scores + "'");
+    p.index_prediction.fp16_scores = scores == "fp16";
+    o.finish();
+  }
   top.finish();
   return p;
 }

@@ -66,6 +66,13 @@ struct StarcLfpsParams {
   double history_fraction = 0.25;
 };
 
+// The top-k of the selections the index-prediction unit makes (LFPS, TidalDecode, starc+lfps's
+// history): on the FP32 scores (false), or on the scores rounded to FP16 as the unit receives
+// them (true; ties to the lower position, bit-exact with models/ipu).
+struct IndexPredictionParams {
+  bool fp16_scores = false;
+};
+
 struct PolicyParams {
   std::string source_file;
   int row_group_tokens = 16;  // tokens per row group of the AttAcc/STARC layout
@@ -76,6 +83,7 @@ struct PolicyParams {
   TidalParams tidal;
   LfpsParams lfps;
   StarcLfpsParams starc_lfps;
+  IndexPredictionParams index_prediction;
 };
 
 // Loads configs/policies/<name>.json (or a path); ConfigError on an unknown or missing key or an

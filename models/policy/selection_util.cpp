@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "workloads/npy.h"
+
 namespace sparsepim::policy {
 
 void Selection::clear(int group) {
@@ -37,6 +39,24 @@ void top_k_all(const float* scores, int64_t n, int64_t k, std::vector<uint32_t>*
   top_k_range(scores, out->begin(), out->end(), k);
   out->resize(size_t(k));
   std::sort(out->begin(), out->end());
+}
+
+const float* unit_scores(const StepInput& in, int g, bool fp16, std::vector<float>* scratch) {
+  const float* s = in.scores->scores(g);
+  if (!fp16) return s;
+  scratch->resize(size_t(in.n()));
+  for (int64_t p = 0; p < in.n(); ++p)
+    (*scratch)[size_t(p)] = workloads::half_to_float(workloads::float_to_half(s[p]));
+  return scratch->data();
+}
+
+void record_pairs(const StepInput& in, int g, const std::vector<uint32_t>& positions,
+                  SelectionWork::IpuCall* call) {
+  const float* s = in.scores->scores(g);
+  call->pair_positions = positions;
+  call->pair_scores.resize(positions.size());
+  for (size_t i = 0; i < positions.size(); ++i)
+    call->pair_scores[i] = workloads::float_to_half(s[positions[i]]);
 }
 
 void sort_unique(std::vector<uint32_t>* v) {

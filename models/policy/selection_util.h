@@ -15,6 +15,14 @@ void top_k_of(const float* scores, const std::vector<uint32_t>& candidates, int6
 // The k best of all positions 0..n-1.
 void top_k_all(const float* scores, int64_t n, int64_t k, std::vector<uint32_t>* out);
 
+// The scores of query head g that a top-k on the index-prediction unit ranks: the FP32 scores,
+// or (fp16) those rounded to FP16 as the unit receives them, in *scratch.
+const float* unit_scores(const StepInput& in, int g, bool fp16, std::vector<float>* scratch);
+
+// Records a SELECT's pairs in call (StepInput::record_ipu): positions and FP16 scores.
+void record_pairs(const StepInput& in, int g, const std::vector<uint32_t>& positions,
+                  SelectionWork::IpuCall* call);
+
 // Sorted union of sorted vectors.
 void sorted_union(const std::vector<std::vector<uint32_t>>& sets, std::vector<uint32_t>* out);
 // Sorts and removes duplicates.

@@ -61,6 +61,7 @@ void TidalPolicy::select(const StepInput& in, Selection* out) {
                            std::to_string(in.position) + " before its selection layer " +
                            std::to_string(source));
   out->clear(in.group);
+  source_ = source;
   reuse(in, it->second, out);
   int64_t history = 0;
   for (const auto& h : it->second) history += int64_t(h.size());
@@ -74,25 +75,53 @@ void TidalPolicy::choose(const StepInput& in, Selection* out, Picks* picks) {
   out->work.key_channels = in.cache->head_dim();
   const int64_t n = in.n();
   picks->assign(size_t(in.group), {});
+  std::vector<uint32_t> others;
+  if (in.record_ipu) {
+    others.resize(size_t(n - 1));
+    std::iota(others.begin(), others.end(), 0u);
+  }
   for (int g = 0; g < in.group; ++g) {
     auto& pk = (*picks)[size_t(g)];
-    top_k_all(in.scores->scores(g), n - 1, budget_ - 1, &pk);  // the others
-    pk.push_back(uint32_t(n - 1));                             // the current token
-    SelectionWork::IpuCall call;  // the unit's top-k over the scores, the current token after
-    call.pairs = uint32_t(n - 1);
-    call.k = uint32_t(budget_ - 1);
-    call.append = true;
-    out->work.ipu.push_back(call);
+    // The others, then the current token.
+    top_k_all(unit_scores(in, g, p_.index_prediction.fp16_scores, &rounded_), n - 1, budget_ - 1,
+              &pk);
+    pk.push_back(uint32_t(n - 1));
+    // The unit's top-k over the scores, the current token after.
+    unit_select(in, g, uint32_t(n - 1), others, uint32_t(budget_ - 1), true, pk, &out->work);
   }
 }
 
-void TidalPolicy::reuse(const StepInput&, const Picks& picks, Selection* out) {
+void TidalPolicy::reuse(const StepInput& in, const Picks& picks, Selection* out) {
   out->positions = picks;
-  for (const auto& p : picks) {
-    SelectionWork::IpuCall call;
-    call.reused = uint32_t(p.size());
-    out->work.ipu.push_back(call);
+  for (int g = 0; g < in.group; ++g) unit_reuse(in, g, picks[size_t(g)], &out->work);
+}
+
+void TidalPolicy::unit_select(const StepInput& in, int g, uint32_t pairs,
+                              const std::vector<uint32_t>& positions, uint32_t k, bool append,
+                              const std::vector<uint32_t>& selected, SelectionWork* work) const {
+  SelectionWork::IpuCall call;
+  call.select = true;
+  call.pairs = pairs;
+  call.k = k;
+  call.append = append;
+  call.q_head = in.first_q_head + g;
+  call.history_layer = in.layer;
+  if (in.record_ipu) {
+    record_pairs(in, g, positions, &call);
+    call.selected = selected;
   }
+  work->ipu.push_back(std::move(call));
+}
+
+void TidalPolicy::unit_reuse(const StepInput& in, int g, const std::vector<uint32_t>& picks,
+                             SelectionWork* work) const {
+  SelectionWork::IpuCall call;
+  call.reuse = true;
+  call.reused = uint32_t(picks.size());
+  call.q_head = in.first_q_head + g;
+  call.history_layer = source_;
+  if (in.record_ipu) call.reused_positions = picks;
+  work->ipu.push_back(std::move(call));
 }
 
 std::unique_ptr<Policy> make_tidal(int64_t budget, const PolicyParams& p, const ModelShape& m) {

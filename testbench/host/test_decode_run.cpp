@@ -200,6 +200,45 @@ TEST(DecodeRun, IndexPredictionUnitCyclesByHand) {
   EXPECT_GT(s["policies"][2]["units"]["ipu_cycles_per_step"].get<double>(), 0);
 }
 
+TEST(DecodeRun, ClockedIndexPredictionUnitAgreesWithTheLibrary) {
+  // --units clocked: every IPU command of the run goes through the SystemC unit with the
+  // positions and FP16 scores the policy used. 600-token prompt, 2 steps, Llama-3.1-8B: 30 sparse
+  // layers x 32 query heads = 960 calls per step. LFPS and starc+lfps: a SELECT each at the first
+  // step (a refresh: no history yet), PREDICT + SELECT at the second = 960 + 2 x 960 commands.
+  // TidalDecode: one command per call (SELECT at layers 2 and 13, REUSE elsewhere) = 2 x 960.
+  const std::string args = "--context 600 --steps 2 --budget 64 --policy lfps,tidal,starc+lfps";
+  const json f = run_json(args + " --units fast", scratch("ipu_fast"));
+  const json c = run_json(args + " --units clocked", scratch("ipu_clocked"));
+  const json h = run_json(args + " --units clocked --policy-set index_prediction.scores=fp16",
+                          scratch("ipu_fp16"));
+  const int expected[] = {3 * 960, 2 * 960, 3 * 960};
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& uf = f["policies"][i]["units"];
+    const auto& uc = c["policies"][i]["units"];
+    const auto& uh = h["policies"][i]["units"];
+    const std::string name = c["policies"][i]["policy"];
+    EXPECT_FALSE(uf.contains("ipu_clocked_commands_checked")) << name;
+    EXPECT_EQ(uc["ipu_clocked_commands_checked"], expected[i]) << name;
+    EXPECT_EQ(uh["ipu_clocked_commands_checked"], expected[i]) << name;
+    // FP16 scores in the library too: every answer and cycle count equal.
+    EXPECT_EQ(uh["ipu_clocked_equal_to_library"], expected[i]) << name;
+    EXPECT_EQ(uh["ipu_clocked_cycles_per_step"], uh["ipu_cycles_per_step"]) << name;
+    // FP32 scores in the library (the default): the rest are FP16 ties and what follows them.
+    EXPECT_EQ(uc["ipu_clocked_equal_to_library"].get<int>() +
+                  uc["ipu_clocked_fp16_ties"].get<int>() +
+                  uc["ipu_clocked_after_fp16_tie"].get<int>(),
+              expected[i])
+        << name;
+    EXPECT_GT(uc["ipu_clocked_equal_to_library"].get<int>(), expected[i] * 8 / 10) << name;
+    // The clocked mode changes no result.
+    EXPECT_EQ(uc["ipu_cycles_per_step"], uf["ipu_cycles_per_step"]) << name;
+    EXPECT_EQ(c["policies"][i]["recall"], f["policies"][i]["recall"]) << name;
+    EXPECT_EQ(stable(c)["policies"][i]["latency_ns"].dump(),
+              stable(f)["policies"][i]["latency_ns"].dump())
+        << name;
+  }
+}
+
 TEST(DecodeRun, WaveformsOnePerPolicy) {
   const fs::path out = scratch("vcd");
   fs::create_directories(out);
@@ -275,6 +314,8 @@ TEST(DecodeRun, BadInputIsAClearError) {
       {"--context 512 --steps 1 --budget 64 --set pim.query_slots=2", "exceeds pim.query_slots"},
       {"--context 512 --steps 1 --budget 64 --set pim.query_slots=7", "exceeds timing.CCDAB"},
       {"--context 512 --steps 1 --budget 64 --units slow", "--units"},
+      {"--context 1100 --steps 1 --budget 1050 --policy lfps --units clocked",
+       "largest queue capacity"},
       {"--context 512 --steps 1 --budget 64 --vcd-window 0:100", "--vcd-window needs --vcd"},
       {"--context 512 --steps 1 --budget 64 --row-activation sometimes", "--row-activation"},
   };

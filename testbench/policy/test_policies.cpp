@@ -501,6 +501,10 @@ TEST(AllPolicies, UnknownNameAndBadBudgetAreErrors) {
   EXPECT_THROW(make_policy("topk", -5, params(), m), ConfigError);
   EXPECT_THROW(load_policy_params("default", {"lfps.no_such_key=1"}), ConfigError);
   EXPECT_THROW(load_policy_params("default", {"starc.clusters=0"}), ConfigError);
+  EXPECT_THROW(load_policy_params("default", {"index_prediction.scores=fp8"}), ConfigError);
+  EXPECT_FALSE(load_policy_params("default").index_prediction.fp16_scores);
+  EXPECT_TRUE(
+      load_policy_params("default", {"index_prediction.scores=fp16"}).index_prediction.fp16_scores);
   EXPECT_THROW(load_policy_params("no-such-config"), ConfigError);
 }
 
