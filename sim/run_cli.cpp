@@ -171,6 +171,10 @@ RunCommand* add_run_command(CLI::App& app) {
   a->add_option("--policy-set", c.o.policy_sets, "override a policy parameter");
   a->add_option("--row-activation", c.o.row_activation,
                 "auto (cheaper per pass) | lockstep (ACTAB rows) | slices (per-slice rounds)");
+  a->add_option("--selection", c.o.selection,
+                "buffer_die (top-k cost model) | ipu (the index-prediction unit's cycles)");
+  a->add_option("--clustering", c.o.clustering,
+                "in_memory (MACAB k-means) | cmu (keys read out, the cluster-mapping unit)");
   a->add_option("--host", c.o.host_config, "host and buffer-die config")->capture_default_str();
   a->add_option("--out", c.out_dir, "output directory")->capture_default_str();
   a->add_flag("--json", c.json_out, "print summary.json instead of the table");

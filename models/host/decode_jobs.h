@@ -19,6 +19,8 @@ struct HostConfig {
   double softmax_pJ = 0, topk_pJ = 0, reduce_pJ = 0;
   double readout_ns = 0, readout_pJ_per_bit = 0;
   std::string row_activation = "auto";  // auto | lockstep | slices
+  std::string selection = "buffer_die";   // buffer_die | ipu: who ranks LFPS/Tidal candidates
+  std::string clustering = "in_memory";   // in_memory | cmu: who clusters STARC's new blocks
 };
 HostConfig load_host_config(const std::string& name);  // ConfigError on bad input
 
@@ -57,6 +59,9 @@ struct Job {
   uint32_t scan_columns = 32;
   int64_t select_elements = 0, softmax_elements = 0;
   int32_t cluster_blocks = 0, cluster_iterations = 0;
+  // The units' cycle models for this job: the index-prediction unit's commands and the
+  // cluster-mapping unit's blocks (on the critical path with selection = ipu / clustering = cmu).
+  uint64_t ipu_cycles = 0, cmu_cycles = 0;
   JobData data;  // --numerics fp16 only
 };
 

@@ -101,6 +101,16 @@ json run_decode(const DecodeOptions& opt) {
                         opt.row_activation + "'");
     host.row_activation = opt.row_activation;
   }
+  if (!opt.selection.empty()) {
+    if (opt.selection != "buffer_die" && opt.selection != "ipu")
+      throw ConfigError("--selection: expected buffer_die or ipu, got '" + opt.selection + "'");
+    host.selection = opt.selection;
+  }
+  if (!opt.clustering.empty()) {
+    if (opt.clustering != "in_memory" && opt.clustering != "cmu")
+      throw ConfigError("--clustering: expected in_memory or cmu, got '" + opt.clustering + "'");
+    host.clustering = opt.clustering;
+  }
   const policy::PolicyParams params = policy::load_policy_params(opt.params, opt.policy_sets);
   constexpr int kCmuLanes = 16;  // the CMU's default datapath (docs/units.md)
   std::unique_ptr<workloads::DecodeSource> src;
@@ -380,6 +390,7 @@ json run_decode(const DecodeOptions& opt) {
           const cmu::CmuBlockResult fast = cmu::cmu_fast(cmu_cfg, kCmuLanes, keys.data(), base);
           run.cmu_blocks += 1;
           run.cmu_cycles += fast.cycles;
+          j.cmu_cycles += fast.cycles;
           if (opt.units == "clocked") {
             run.cmu_jobs.push_back({keys, base});
             run.cmu_fast.push_back(fast);
@@ -392,6 +403,7 @@ json run_decode(const DecodeOptions& opt) {
     // The index-prediction unit's work for this selection (its cycle model, fast mode).
     for (const auto& call : w.ipu) {
       run.ipu_cycles += ipu::call_cycles(call);
+      j.ipu_cycles += ipu::call_cycles(call);
       run.ipu_calls += 1;
     }
     if (opt.units == "clocked") run.ipu_replay.add(in, w);  // its clocked mode later
@@ -419,6 +431,8 @@ json run_decode(const DecodeOptions& opt) {
                    {"policy_params", params.source_file},
                    {"host_config", host.source_file},
                    {"row_activation", host.row_activation},
+                   {"selection", host.selection},
+                   {"clustering", host.clustering},
                    {"replay", opt.replay.empty() ? json(nullptr) : json(opt.replay)},
                    {"replay_budgets", step_budgets}};
   // One waveform file per policy: a.vcd -> a.starc.vcd ('+' of compositions as '_').

@@ -39,6 +39,8 @@ struct DecodeOptions {
   std::string pim_alu = "model";
   std::string units = "fast";
   std::string row_activation;  // overrides the host config: auto | lockstep | slices
+  std::string selection;       // overrides the host config: buffer_die | ipu
+  std::string clustering;      // overrides the host config: in_memory | cmu
   bool check_timing = false;
   // Waveforms of channel 0 (commands, banks, open rows, PIM activity), one file per policy:
   // FILE with the policy's name before the extension; window "START:END" in ns.

@@ -68,6 +68,14 @@ HostConfig load_host_config(const std::string& name) {
       throw ConfigError(path +
                         ": controller.row_activation: expected auto, lockstep or slices, got '" +
                         h.row_activation + "'");
+    h.selection = o.str("selection");
+    if (h.selection != "buffer_die" && h.selection != "ipu")
+      throw ConfigError(path + ": controller.selection: expected buffer_die or ipu, got '" +
+                        h.selection + "'");
+    h.clustering = o.str("clustering");
+    if (h.clustering != "in_memory" && h.clustering != "cmu")
+      throw ConfigError(path + ": controller.clustering: expected in_memory or cmu, got '" +
+                        h.clustering + "'");
     o.finish();
   }
   {
@@ -552,7 +560,10 @@ class Controller : public sc_module {
       emit_pass(plan_pass(j.scan, p.k_row, j.scan_columns),
                 j.scan_columns == 32 ? PassKind::kScores : PassKind::kDiscard, &ops, ds);
       run_ops(c, std::move(ops));
-      buffer_die(double(j.select_elements), host_.topk_per_ns, host_.topk_pJ, 1);
+      if (host_.selection == "ipu" && j.ipu_cycles)  // the channel's index-prediction unit
+        wait(sc_time(double(j.ipu_cycles) * cfg_.timing.tCK_ns, SC_NS));
+      else
+        buffer_die(double(j.select_elements), host_.topk_per_ns, host_.topk_pJ, 1);
       lap(kSelection);
     }
     // Scores of the attended keys not scanned yet.
@@ -601,7 +612,27 @@ class Controller : public sc_module {
     if (j.cluster_blocks) {
       const uint32_t k = uint32_t(opt_.cluster_queries);  // the block's centroids
       const uint32_t staging_row = p.k_row + region_.staging_first / uint32_t(slices_);
-      for (int it = 0; it < j.cluster_iterations; ++it) {
+      const auto& mapper = ch_[size_t(c)]->engine().mapper();
+      uint8_t buf[32] = {};
+      const uint32_t bursts = uint32_t(j.cluster_blocks) * 64u * uint32_t(shape_.head_dim) * 2 / 32;
+      // The block's staging bursts in order (slices, then banks, then columns of the row).
+      auto staging = [&](uint32_t b, uint32_t row) {
+        hbm::DramAddress a;
+        const uint32_t s = (b / cfg_.org.columns) % uint32_t(slices_);
+        a.bg = s % cfg_.org.bank_groups;
+        a.sid = (s / cfg_.org.bank_groups) % cfg_.org.sids;
+        a.pc = s / (cfg_.org.bank_groups * cfg_.org.sids);
+        a.bank = (b / (cfg_.org.columns * uint32_t(slices_))) % cfg_.org.banks_per_group;
+        a.row = row + region_.staging_first / uint32_t(slices_);
+        a.column = b % cfg_.org.columns;
+        return a;
+      };
+      if (host_.clustering == "cmu") {  // keys out to the cluster-mapping unit, its cycles
+        for (uint32_t b = 0; b < bursts; ++b)
+          blocking_burst(*sockets[size_t(c)], mapper, staging(b, p.k_row), buf, false);
+        wait(sc_time(double(j.cmu_cycles) * cfg_.timing.tCK_ns, SC_NS));
+      }
+      for (int it = 0; host_.clustering == "in_memory" && it < j.cluster_iterations; ++it) {
         PimOp w;
         w.kind = PimOp::Kind::kWriteBuffer;
         w.columns = k * q_bursts;
@@ -625,21 +656,10 @@ class Controller : public sc_module {
       }
       // Rewrite: K and V of each block, 64 tokens x head_dim x 2 B each, as 32 B bursts through
       // the normal write path, in the rows the cluster order assigns (the next data rows).
-      const auto& mapper = ch_[size_t(c)]->engine().mapper();
-      uint8_t buf[32] = {};
-      const uint32_t bursts = uint32_t(j.cluster_blocks) * 64u * uint32_t(shape_.head_dim) * 2 / 32;
       for (uint32_t kvsel = 0; kvsel < 2; ++kvsel)
-        for (uint32_t b = 0; b < bursts; ++b) {
-          hbm::DramAddress a;
-          const uint32_t s = (b / cfg_.org.columns) % uint32_t(slices_);
-          a.bg = s % cfg_.org.bank_groups;
-          a.sid = (s / cfg_.org.bank_groups) % cfg_.org.sids;
-          a.pc = s / (cfg_.org.bank_groups * cfg_.org.sids);
-          a.bank = (b / (cfg_.org.columns * uint32_t(slices_))) % cfg_.org.banks_per_group;
-          a.row = (kvsel ? p.v_row : p.k_row) + region_.staging_first / uint32_t(slices_);
-          a.column = b % cfg_.org.columns;
-          blocking_burst(*sockets[size_t(c)], mapper, a, buf, true);
-        }
+        for (uint32_t b = 0; b < bursts; ++b)
+          blocking_burst(*sockets[size_t(c)], mapper, staging(b, kvsel ? p.v_row : p.k_row), buf,
+                         true);
       lap(kClustering);
     }
   }

@@ -239,6 +239,33 @@ TEST(DecodeRun, ClockedIndexPredictionUnitAgreesWithTheLibrary) {
   }
 }
 
+TEST(DecodeRun, UnitsOnTheCriticalPathWhenAsked) {
+  // --selection ipu puts the index-prediction unit's cycles (one unit per channel, at tCK) where
+  // the buffer die's top-k cost model was; --clustering cmu reads a completed block's keys out to
+  // the cluster-mapping unit instead of the in-memory k-means. Policies without that work keep
+  // their latency to the picosecond. 4031 + 1 tokens: a block completes between the 2 steps.
+  const std::string base = "--context 4031 --steps 2 --budget 256 --policy dense,tidal,starc";
+  const json ref = run_json(base, scratch("units_ref"));
+  const json on = run_json(base + " --selection ipu --clustering cmu", scratch("units_on"));
+  EXPECT_EQ(on["config"]["selection"], "ipu");
+  EXPECT_EQ(on["config"]["clustering"], "cmu");
+  const auto lat = [](const json& s, int i, const char* phase) {
+    return s["policies"][i]["latency_ns"][phase].get<double>();
+  };
+  EXPECT_EQ(ref["policies"][0]["latency_ns"], on["policies"][0]["latency_ns"]);  // dense
+  // TidalDecode: the unit (≈ 1 element per cycle) is slower than the assumed 16/ns buffer die.
+  EXPECT_GT(lat(on, 1, "selection"), lat(ref, 1, "selection"));
+  EXPECT_GT(on["policies"][1]["units"]["ipu_cycles_per_step"].get<double>(), 0);
+  EXPECT_EQ(lat(on, 1, "clustering"), 0);
+  // STARC: the clustering phase changes (CMU cycles + the block's keys read out; other phases
+  // move only with refresh, which now falls elsewhere).
+  EXPECT_GT(lat(ref, 2, "clustering"), 0);
+  EXPECT_NE(lat(on, 2, "clustering"), lat(ref, 2, "clustering"));
+  EXPECT_EQ(ref["policies"][2]["units"]["cmu_blocks"], on["policies"][2]["units"]["cmu_blocks"]);
+  EXPECT_GT(on["policies"][2]["commands"]["RD"].get<double>(), 0);
+  EXPECT_EQ(ref["policies"][2]["commands"].value("RD", 0.0), 0.0);
+}
+
 TEST(DecodeRun, WaveformsOnePerPolicy) {
   const fs::path out = scratch("vcd");
   fs::create_directories(out);
@@ -318,6 +345,8 @@ TEST(DecodeRun, BadInputIsAClearError) {
        "largest queue capacity"},
       {"--context 512 --steps 1 --budget 64 --vcd-window 0:100", "--vcd-window needs --vcd"},
       {"--context 512 --steps 1 --budget 64 --row-activation sometimes", "--row-activation"},
+      {"--context 512 --steps 1 --budget 64 --selection gpu", "--selection"},
+      {"--context 512 --steps 1 --budget 64 --clustering offline", "--clustering"},
   };
   for (const auto& c : cases) {
     const fs::path out = scratch("bad");
