@@ -18,9 +18,9 @@ struct HostConfig {
   double softmax_per_ns = 16, topk_per_ns = 16, reduce_per_ns = 16;
   double softmax_pJ = 0, topk_pJ = 0, reduce_pJ = 0;
   double readout_ns = 0, readout_pJ_per_bit = 0;
-  std::string row_activation = "auto";  // auto | lockstep | slices
-  std::string selection = "buffer_die";   // buffer_die | ipu: who ranks LFPS/Tidal candidates
-  std::string clustering = "in_memory";   // in_memory | cmu: who clusters STARC's new blocks
+  std::string row_activation = "auto";   // auto | lockstep | slices
+  std::string selection = "buffer_die";  // buffer_die | ipu: who ranks LFPS/Tidal candidates
+  std::string clustering = "in_memory";  // in_memory | cmu: who clusters STARC's new blocks
 };
 HostConfig load_host_config(const std::string& name);  // ConfigError on bad input
 

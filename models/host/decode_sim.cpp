@@ -1,26 +1,16 @@
 #include "host/decode_sim.h"
 
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <tlm_utils/simple_initiator_socket.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
 #include <systemc>
-#include <tlm>
 
 #include "common/errors.h"
 #include "common/json_in_child.h"
 #include "common/peak_rss.h"
-#include "hbm/energy.h"
-#include "hbm/hbm_channel.h"
 #include "hbm/memory_config.h"
-#include "hbm/stats.h"
-#include "hbm/timing_checker.h"
 #include "hbm/vcd_writer.h"
 #include "host/alu_factory.h"
 #include "host/decode_jobs.h"
@@ -36,14 +26,12 @@
 #include "workloads/decode_source.h"
 #include "workloads/kv_budget_table.h"
 #include "workloads/model_preset.h"
-#include "workloads/strict_json.h"
 
 namespace sparsepim::host {
 
 using nlohmann::json;
 using namespace sc_core;
 using hbm::MemoryConfig;
-using hbm::PimOp;
 
 namespace {
 

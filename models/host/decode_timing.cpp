@@ -346,11 +346,7 @@ class Controller : public sc_module {
             const int32_t pos = d.position(g, (16 * h + i) / 2, opt_.row_group_tokens);
             e[i] = pos < 0 ? 0 : ds->prob[size_t(q) * size_t(d.n) + size_t(pos)];
           }
-          const size_t at = pd->in.size();
-          pd->in.resize(at + 32);
-          std::memcpy(pd->in.data() + at, e, 32);
-          pd->dest_mask.push_back(slice_mask(g % S));
-          pd->half.push_back(uint8_t(2 * q + h));
+          pd->add_burst(e, slice_mask(g % S), uint8_t(2 * q + h));
         }
     return pd;
   }
@@ -537,15 +533,11 @@ class Controller : public sc_module {
         for (uint32_t q = 0; q < G_; ++q)
           for (uint32_t b = 0; b < uint32_t(shape_.head_dim) / 32; ++b)
             for (uint32_t h = 0; h < 2; ++h) {
-              const size_t at = qd->in.size();
-              qd->in.resize(at + 32);
-              std::memcpy(qd->in.data() + at,
-                          &j.data.q16[size_t(q) * size_t(shape_.head_dim) + 32 * b + 16 * h], 32);
               uint64_t mask = 0;
               for (uint32_t k = 0; k < banks; ++k)
                 if (k % bpg_ == b) mask |= uint64_t(1) << k;
-              qd->dest_mask.push_back(mask);
-              qd->half.push_back(uint8_t(2 * q + h));
+              qd->add_burst(&j.data.q16[size_t(q) * size_t(shape_.head_dim) + 32 * b + 16 * h],
+                            mask, uint8_t(2 * q + h));
             }
         w.data = qd;
       }

@@ -181,14 +181,10 @@ class GemvHost : public sc_module {
     w.kind = PimOp::Kind::kWriteBuffer;
     for (uint32_t j = 0; j < lay_.bpt; ++j)
       for (uint32_t h = 0; h < 2; ++h) {
-        const size_t at = qdata->in.size();
-        qdata->in.resize(at + 32);
-        std::memcpy(qdata->in.data() + at, &q[32 * j + 16 * h], 32);
         uint64_t mask = 0;
         for (uint32_t b = 0; b < banks; ++b)
           if ((b % lay_.banks_per_group) % lay_.bpt == j) mask |= uint64_t(1) << b;
-        qdata->dest_mask.push_back(mask);
-        qdata->half.push_back(uint8_t(h));
+        qdata->add_burst(&q[32 * j + 16 * h], mask, uint8_t(h));
         ++w.columns;
       }
     w.data = qdata.get();
@@ -251,14 +247,10 @@ class GemvHost : public sc_module {
               const uint64_t t = lay_.token(r, s, g, (16 * h + i) / 2);
               e[i] = t < opt_.tokens ? p16[t] : 0;
             }
-            const size_t at = pd->in.size();
-            pd->in.resize(at + 32);
-            std::memcpy(pd->in.data() + at, e, 32);
             uint64_t mask = 0;
             for (uint32_t j = 0; j < lay_.bpt; ++j)
               mask |= uint64_t(1) << lay_.bank_in_channel(s, g, j);
-            pd->dest_mask.push_back(mask);
-            pd->half.push_back(uint8_t(h));
+            pd->add_burst(e, mask, uint8_t(h));
             ++m.columns;
           }
       m.data = pd.get();
@@ -350,7 +342,6 @@ std::vector<uint64_t> matrix_addresses(const MemoryConfig& cfg, const Layout& la
 }
 
 }  // namespace
-
 
 json run_gemv(const GemvOptions& opt) {
   const MemoryConfig cfg = hbm::load_memory_config(opt.memory, opt.sets);

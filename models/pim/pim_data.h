@@ -2,6 +2,7 @@
 // The data side of one PIM op (hbm::PimOp::data). The engine schedules commands; the PIM units
 // read these fields when each command issues.
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace sparsepim::pim {
@@ -25,6 +26,16 @@ struct PimData {
   std::vector<uint32_t> source;
   std::vector<uint8_t> out;
   bool clear_after_move = true;
+
+  // Appends one WRGB/MVGB burst: 16 FP16 scalars for entries 16 * half_index .. + 15 of the
+  // banks in mask.
+  void add_burst(const uint16_t* scalars, uint64_t mask, uint8_t half_index) {
+    const size_t at = in.size();
+    in.resize(at + 32);
+    std::memcpy(in.data() + at, scalars, 32);
+    dest_mask.push_back(mask);
+    half.push_back(half_index);
+  }
 
   static uint32_t mvsb_source(uint32_t bank, uint32_t reg, uint32_t part) {
     return bank << 8 | reg << 1 | part;
