@@ -313,6 +313,50 @@ TEST(ClusterStore, LayoutIsClusterOrderedAndRowGroupAligned) {
 
 // --- Quest -------------------------------------------------------------------------------------
 
+// Starting the clustering early on the helper thread (start, KvCache::prefetch_clusters) gives
+// the same store as clustering on demand, whichever thread clusters which block.
+TEST(ClusterStore, StartedEarlyGivesTheSameStore) {
+  const int d = 16;
+  const int64_t n = 64 * 80 + 7;
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd;
+  std::vector<float> keys(size_t(n * d));
+  for (auto& x : keys) x = nd(rng);
+  auto same = [&](const ClusterStore& a, const ClusterStore& b) {
+    ASSERT_EQ(a.clustered_tokens(), b.clustered_tokens());
+    ASSERT_EQ(a.clusters(), b.clusters());
+    EXPECT_EQ(a.region_slots(), b.region_slots());
+    EXPECT_EQ(a.iterations(), b.iterations());
+    for (int64_t c = 0; c < a.clusters(); ++c) {
+      ASSERT_EQ(a.size(c), b.size(c));
+      EXPECT_EQ(a.cluster_slot(c), b.cluster_slot(c));
+      EXPECT_EQ(0, std::memcmp(a.centroid(c), b.centroid(c), d * sizeof(float)));
+      for (int i = 0; i < a.size(c); ++i) EXPECT_EQ(a.members(c)[i], b.members(c)[i]);
+    }
+    for (int64_t p = 0; p < n; ++p) EXPECT_EQ(a.slot(uint32_t(p)), b.slot(uint32_t(p)));
+  };
+  const KmeansParams km;
+  ClusterStore plain(km, d, 16, true);
+  plain.extend(keys.data(), n);
+  ClusterStore started(km, d, 16, true);
+  started.start(keys.data(), n);
+  started.extend(keys.data(), n);
+  same(plain, started);
+  ClusterStore grown(km, d, 16, true);  // started for fewer tokens than the extend asks
+  grown.start(keys.data(), 64 * 40);
+  grown.extend(keys.data(), n);
+  same(plain, grown);
+  ClusterStore abandoned(km, d, 16, true);  // destroyed while the helper runs
+  abandoned.start(keys.data(), n);
+  KvCache cache(0, 0, d, n, keys.data(), nullptr);
+  cache.set_length(n);
+  cache.prefetch_clusters(km, 16, true);
+  same(plain, cache.clusters(km, 16, true));
+  ClusterStore behind(km, d, 16, true);
+  behind.start(keys.data(), n);
+  EXPECT_THROW(behind.extend(keys.data(), n - 64), std::logic_error);
+}
+
 TEST(Quest, PageBoundIsAtLeastEveryTrueScoreInThePage) {
   const int d = 32;
   std::mt19937 rng(5);
