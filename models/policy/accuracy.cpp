@@ -178,6 +178,8 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
   double o_sel[1024];
   if (d > 1024) throw ConfigError("accuracy: head_dim above 1024");
 
+  const bool clustered = std::any_of(combos.begin(), combos.end(),
+                                     [](const Combo& c) { return c.policy->cluster_layout(); });
   for (int l = 0; l < m.layers; ++l) {
     for (int g = 0; g < m.kv_heads; ++g) {
       src.kv(l, g, T, K.data(), V.data(), nullptr);
@@ -190,6 +192,10 @@ std::vector<AccuracyRecord> evaluate_accuracy(workloads::DecodeSource& src,
         const int64_t t = first + s, n = t + 1;
         const float* Qt = &Q[size_t(s) * size_t(G) * size_t(d)];
         cache.set_length(n);
+        // The prompt's clustering (STARC) starts on a helper thread while this one computes the
+        // scores and the reference; the policies' first clusters() call finishes it.
+        if (clustered)
+          cache.prefetch_clusters(opt.params.starc.kmeans, rg, opt.params.starc.aligned_layout);
         scores.reset(Qt, G, &cache);
         ++stamp;
         if (replay) {

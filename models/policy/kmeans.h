@@ -5,7 +5,10 @@
 // the lower cluster; an empty cluster keeps its centroid. A zero key stays the zero vector.
 //
 // Arithmetic: FP32 values, sums of squares and dot products in eight interleaved FP32 partial
-// sums (the order is fixed, so results are deterministic), centroid means in FP64.
+// sums (the order is fixed, so results are deterministic), centroid means in FP64 summed in
+// position order. The implementation skips only work whose result it already has (the norms and
+// dot products of a centroid that did not move, the mean of a cluster whose members did not
+// change) and runs its inner loops in SIMD without changing any sum's order (kmeans.cpp).
 #include <cstdint>
 #include <vector>
 
@@ -14,16 +17,22 @@
 
 namespace sparsepim::policy {
 
+// Buffers reused from block to block (one per thread).
 struct KmeansScratch {
-  std::vector<float> points, centroids, next;
-  std::vector<double> sums;
-  std::vector<float> norms2;
+  std::vector<float> points, lengths2, centroids, next, norms2, dots;
+  std::vector<int> members, first, stale;
+  std::vector<uint8_t> changed;
+  std::vector<const float*> rows;
 };
 
 // Clusters `count` keys (count >= clusters) of head_dim floats. Writes labels[count] (cluster
 // index), centroids[clusters * head_dim] and sizes[clusters]; returns the iterations run.
 int kmeans_block(const float* keys, int count, int head_dim, const KmeansParams& p,
                  KmeansScratch* scratch, uint8_t* labels, float* centroids, int* sizes);
+
+// Tests: the widest instruction set kmeans_block may use for its inner loops, 0 plain C++, 1 SSE2,
+// 2 AVX2 (the default; each only where the CPU has it). The results are the same bit for bit.
+void set_kmeans_simd_level(int level);
 
 // The FP32 dot product of the scores (workloads/attention.h).
 using workloads::dot_fp32;

@@ -24,9 +24,18 @@ constexpr int64_t kStagingSlotBase = int64_t(1) << 40;
 class ClusterStore {
  public:
   ClusterStore(const KmeansParams& km, int head_dim, int row_group_tokens, bool aligned);
+  ~ClusterStore();
+  ClusterStore(const ClusterStore&) = delete;
+  ClusterStore& operator=(const ClusterStore&) = delete;
 
-  // Clusters every block that is complete within keys[0, n) and not clustered yet.
+  // Clusters every block that is complete within keys[0, n) and not clustered yet. Many
+  // pending blocks (a prompt) are shared between the calling thread and a helper thread.
   void extend(const float* keys, int64_t n);
+  // Starts extend(keys, n)'s k-means on the helper thread and returns at once (nothing to do
+  // unless there are many pending blocks); the next extend, for n or more tokens, finishes it.
+  // keys[0, n) must stay unchanged until then. The results do not depend on which thread
+  // clusters which block.
+  void start(const float* keys, int64_t n);
 
   int64_t clustered_tokens() const { return int64_t(blocks_) * km_.block_tokens; }
   int64_t clusters() const { return int64_t(sizes_.size()); }
@@ -66,6 +75,11 @@ class ClusterStore {
   std::vector<int64_t> slot_of_;
   std::vector<uint8_t> iterations_;
   KmeansScratch scratch_;
+  struct Job;  // pending blocks being clustered
+  std::unique_ptr<Job> job_;
+
+  std::unique_ptr<Job> make_job(const float* keys, int64_t n) const;
+  void finish(Job* job);
 };
 
 // Quest's page summaries: per page of page_tokens tokens, the channel-wise minimum and maximum
@@ -107,6 +121,9 @@ class KvCache {
   // parameters of the first call stay.
   ClusterStore& clusters(const KmeansParams& km, int row_group_tokens, bool aligned);
   PageSummaries& pages(int page_tokens);
+  // Starts the clustering the next clusters() call needs on a helper thread, so that it runs
+  // while the caller does other work (ClusterStore::start); same parameters as clusters().
+  void prefetch_clusters(const KmeansParams& km, int row_group_tokens, bool aligned);
 
  private:
   int layer_, kv_head_, d_;

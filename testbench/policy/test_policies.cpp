@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <random>
@@ -167,6 +168,113 @@ TEST(Kmeans, StopsAtTheIterationCapAndKeepsEmptyClusters) {
   EXPECT_LE(kmeans_block(keys.data(), n, d, p, &s, labels.data(), cent.data(), sizes.data()), 5);
 }
 
+// The k-means as first written (straight loops, every norm, dot product and sum recomputed in
+// every iteration): kmeans_block must reproduce it bit for bit with every instruction set.
+static int reference_kmeans(const float* keys, int count, int d, const KmeansParams& p,
+                            uint8_t* labels, float* centroids, int* sizes) {
+  const int k = p.clusters;
+  const size_t ks = static_cast<size_t>(k), kd = static_cast<size_t>(k * d);
+  std::vector<float> pts(static_cast<size_t>(count * d)), cent, next(kd), norms2(ks);
+  std::vector<double> sums(kd);
+  for (int i = 0; i < count; ++i) {
+    const float* x = keys + i * d;
+    const float n2 = dot_fp32(x, x, d);
+    const float inv = n2 > 0 ? 1.0f / std::sqrt(n2) : 0.0f;
+    for (int c = 0; c < d; ++c) pts[size_t(i * d + c)] = x[c] * inv;
+  }
+  cent.assign(pts.begin(), pts.begin() + k * d);
+  int it = 0;
+  while (it < p.max_iterations) {
+    ++it;
+    for (int j = 0; j < k; ++j)
+      norms2[size_t(j)] = dot_fp32(&cent[size_t(j * d)], &cent[size_t(j * d)], d);
+    for (int i = 0; i < count; ++i) {
+      int best = 0;
+      float best_v = 0;
+      for (int j = 0; j < k; ++j) {
+        const float v =
+            norms2[size_t(j)] - 2.0f * dot_fp32(&pts[size_t(i * d)], &cent[size_t(j * d)], d);
+        if (j == 0 || v < best_v) {
+          best_v = v;
+          best = j;
+        }
+      }
+      labels[i] = uint8_t(best);
+    }
+    std::fill(sums.begin(), sums.end(), 0.0);
+    std::fill(sizes, sizes + k, 0);
+    for (int i = 0; i < count; ++i) {
+      ++sizes[labels[i]];
+      for (int c = 0; c < d; ++c)
+        sums[size_t(labels[i] * d + c)] += double(pts[size_t(i * d + c)]);
+    }
+    double moved2 = 0;
+    for (int j = 0; j < k; ++j) {
+      double m2 = 0;
+      for (int c = 0; c < d; ++c) {
+        const size_t e = size_t(j * d + c);
+        next[e] = sizes[j] ? float(sums[e] / sizes[j]) : cent[e];
+        const double diff = double(next[e]) - double(cent[e]);
+        m2 += diff * diff;
+      }
+      moved2 = std::max(moved2, m2);
+    }
+    cent.swap(next);
+    if (moved2 < p.tolerance * p.tolerance) break;
+  }
+  std::copy(cent.begin(), cent.end(), centroids);
+  return it;
+}
+
+TEST(Kmeans, EveryInstructionSetReproducesTheStraightLoopsBitForBit) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd;
+  int blocks = 0;
+  for (int d : {3, 8, 12, 100, 128})
+    for (int k : {1, 2, 3, 4, 5, 8})
+      for (int kind = 0; kind < 5; ++kind) {
+        const int n = 64;
+        KmeansParams p;
+        p.clusters = k;
+        p.tolerance = kind == 3 ? 0.0 : 1e-4;
+        p.max_iterations = kind == 3 ? 7 : 16;
+        std::vector<float> keys(size_t(n * d));
+        std::vector<float> centers(size_t(6 * d));
+        for (auto& x : centers) x = nd(rng);
+        for (int i = 0; i < n; ++i)
+          for (int c = 0; c < d; ++c) {
+            float& x = keys[size_t(i * d + c)];
+            x = nd(rng);
+            if (kind == 1 && i % 5 == 2) x = 0.0f;                          // zero keys
+            if (kind == 2) x = float(int(x * 1.5f));                         // exact ties
+            if (kind == 4) x = centers[size_t(i % 6 * d + c)] + 0.3f * x;  // clustered
+          }
+        const size_t ks = static_cast<size_t>(k), kd = static_cast<size_t>(k * d);
+        std::vector<uint8_t> l_ref(n);
+        std::vector<float> c_ref(kd);
+        std::vector<int> s_ref(ks);
+        const int it_ref =
+            reference_kmeans(keys.data(), n, d, p, l_ref.data(), c_ref.data(), s_ref.data());
+        for (int level : {0, 1, 2}) {
+          set_kmeans_simd_level(level);
+          KmeansScratch s;
+          std::vector<uint8_t> l(n);
+          std::vector<float> c(kd);
+          std::vector<int> sz(ks);
+          const int it = kmeans_block(keys.data(), n, d, p, &s, l.data(), c.data(), sz.data());
+          SCOPED_TRACE("d " + std::to_string(d) + " k " + std::to_string(k) + " kind " +
+                       std::to_string(kind) + " level " + std::to_string(level));
+          EXPECT_EQ(it, it_ref);
+          EXPECT_EQ(l, l_ref);
+          EXPECT_EQ(sz, s_ref);
+          EXPECT_EQ(0, std::memcmp(c.data(), c_ref.data(), c.size() * sizeof(float)));
+        }
+        ++blocks;
+      }
+  set_kmeans_simd_level(2);
+  EXPECT_EQ(blocks, 150);
+}
+
 TEST(ClusterStore, LayoutIsClusterOrderedAndRowGroupAligned) {
   const int d = 8;
   const int64_t n = 64 * 3 + 10;
@@ -204,6 +312,50 @@ TEST(ClusterStore, LayoutIsClusterOrderedAndRowGroupAligned) {
 }
 
 // --- Quest -------------------------------------------------------------------------------------
+
+// Starting the clustering early on the helper thread (start, KvCache::prefetch_clusters) gives
+// the same store as clustering on demand, whichever thread clusters which block.
+TEST(ClusterStore, StartedEarlyGivesTheSameStore) {
+  const int d = 16;
+  const int64_t n = 64 * 80 + 7;
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd;
+  std::vector<float> keys(size_t(n * d));
+  for (auto& x : keys) x = nd(rng);
+  auto same = [&](const ClusterStore& a, const ClusterStore& b) {
+    ASSERT_EQ(a.clustered_tokens(), b.clustered_tokens());
+    ASSERT_EQ(a.clusters(), b.clusters());
+    EXPECT_EQ(a.region_slots(), b.region_slots());
+    EXPECT_EQ(a.iterations(), b.iterations());
+    for (int64_t c = 0; c < a.clusters(); ++c) {
+      ASSERT_EQ(a.size(c), b.size(c));
+      EXPECT_EQ(a.cluster_slot(c), b.cluster_slot(c));
+      EXPECT_EQ(0, std::memcmp(a.centroid(c), b.centroid(c), d * sizeof(float)));
+      for (int i = 0; i < a.size(c); ++i) EXPECT_EQ(a.members(c)[i], b.members(c)[i]);
+    }
+    for (int64_t p = 0; p < n; ++p) EXPECT_EQ(a.slot(uint32_t(p)), b.slot(uint32_t(p)));
+  };
+  const KmeansParams km;
+  ClusterStore plain(km, d, 16, true);
+  plain.extend(keys.data(), n);
+  ClusterStore started(km, d, 16, true);
+  started.start(keys.data(), n);
+  started.extend(keys.data(), n);
+  same(plain, started);
+  ClusterStore grown(km, d, 16, true);  // started for fewer tokens than the extend asks
+  grown.start(keys.data(), 64 * 40);
+  grown.extend(keys.data(), n);
+  same(plain, grown);
+  ClusterStore abandoned(km, d, 16, true);  // destroyed while the helper runs
+  abandoned.start(keys.data(), n);
+  KvCache cache(0, 0, d, n, keys.data(), nullptr);
+  cache.set_length(n);
+  cache.prefetch_clusters(km, 16, true);
+  same(plain, cache.clusters(km, 16, true));
+  ClusterStore behind(km, d, 16, true);
+  behind.start(keys.data(), n);
+  EXPECT_THROW(behind.extend(keys.data(), n - 64), std::logic_error);
+}
 
 TEST(Quest, PageBoundIsAtLeastEveryTrueScoreInThePage) {
   const int d = 32;
