@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <thread>
 
 #include "models/common/errors.h"
 #include "workloads/rng.h"
@@ -423,44 +424,57 @@ void SyntheticGenerator::keys_values(int layer, int kv_head, int64_t begin, int6
   const int sal_b = rope_channel_b(lay, d, salience_pair_);
   const int bias_a = rope_channel_a(lay, d, bias_pair_);
   const int bias_b = rope_channel_b(lay, d, bias_pair_);
-  for (int64_t t = begin; t < end; ++t) {
-    float* kr = k + (t - begin) * d;
-    float* vr = v + (t - begin) * d;
-    const uint64_t pos = uint64_t(t);
-    for (int ch = 0; ch < d; ++ch)
-      kr[ch] =
-          c.bias[size_t(ch)] + noise * rng::normal_fast(s_noise, pos * uint64_t(d) + uint64_t(ch));
-    // The bias pair is constant across tokens (what makes the query's constant there a uniform
-    // shift of every score).
-    kr[bias_a] = c.bias[size_t(bias_a)];
-    kr[bias_b] = c.bias[size_t(bias_b)];
-    const int cl = token_cluster(t);
-    const bool sink = t < params_.sink_tokens;
-    // Sink keys carry no content: their score is the salience alone (plus noise).
-    const float* cen = c.centroids.data() + size_t(cl) * semantic_dims_;
-    for (int i = 0; i < semantic_dims_ && !sink; ++i) {
-      const int p = semantic_first_ + i / 2;
-      const int ch = (i & 1) ? rope_channel_b(lay, d, p) : rope_channel_a(lay, d, p);
-      kr[ch] += cen[i] +
-                within * rng::normal_fast(s_within, pos * uint64_t(semantic_dims_) + uint64_t(i));
-    }
-    double strength = 0;
-    const bool hh = !sink && is_heavy_hitter(layer, kv_head, t, &strength);
-    // The salience channels meet the large sink/heavy-hitter query components: only their own
-    // (small) noise, not the general key noise, or every key would get a large static score.
-    kr[sal_a] = c.bias[size_t(sal_a)] + (sink ? float(params_.key_sink_value)
-                                              : sal_noise * rng::normal_fast(s_sal, 2 * pos));
-    kr[sal_b] = c.bias[size_t(sal_b)] + (hh ? float(params_.key_heavy_hitter_value * strength)
-                                            : sal_noise * rng::normal_fast(s_sal, 2 * pos + 1));
-    if (k_pre) std::copy(kr, kr + d, k_pre + (t - begin) * d);
-    rope_rotate(kr, t);
+  // Every row is a pure function of (seed, layer, KV head, position), so a long slice is split
+  // over two threads with results identical to one (the constants and RoPE tables are ready).
+  auto rows = [&](int64_t from, int64_t to) {
+    for (int64_t t = from; t < to; ++t) {
+      float* kr = k + (t - begin) * d;
+      float* vr = v + (t - begin) * d;
+      const uint64_t pos = uint64_t(t);
+      for (int ch = 0; ch < d; ++ch)
+        kr[ch] = c.bias[size_t(ch)] +
+                 noise * rng::normal_fast(s_noise, pos * uint64_t(d) + uint64_t(ch));
+      // The bias pair is constant across tokens (what makes the query's constant there a uniform
+      // shift of every score).
+      kr[bias_a] = c.bias[size_t(bias_a)];
+      kr[bias_b] = c.bias[size_t(bias_b)];
+      const int cl = token_cluster(t);
+      const bool sink = t < params_.sink_tokens;
+      // Sink keys carry no content: their score is the salience alone (plus noise).
+      const float* cen = c.centroids.data() + size_t(cl) * semantic_dims_;
+      for (int i = 0; i < semantic_dims_ && !sink; ++i) {
+        const int p = semantic_first_ + i / 2;
+        const int ch = (i & 1) ? rope_channel_b(lay, d, p) : rope_channel_a(lay, d, p);
+        kr[ch] += cen[i] +
+                  within * rng::normal_fast(s_within, pos * uint64_t(semantic_dims_) + uint64_t(i));
+      }
+      double strength = 0;
+      const bool hh = !sink && is_heavy_hitter(layer, kv_head, t, &strength);
+      // The salience channels meet the large sink/heavy-hitter query components: only their own
+      // (small) noise, not the general key noise, or every key would get a large static score.
+      kr[sal_a] = c.bias[size_t(sal_a)] + (sink ? float(params_.key_sink_value)
+                                                : sal_noise * rng::normal_fast(s_sal, 2 * pos));
+      kr[sal_b] = c.bias[size_t(sal_b)] + (hh ? float(params_.key_heavy_hitter_value * strength)
+                                              : sal_noise * rng::normal_fast(s_sal, 2 * pos + 1));
+      if (k_pre) std::copy(kr, kr + d, k_pre + (t - begin) * d);
+      rope_rotate(kr, t);
 
-    const float* vc = c.value_centroids.data() + size_t(cl) * d;
-    const float vscale = sink ? float(params_.value_sink_scale) : 1.0f;
-    for (int ch = 0; ch < d; ++ch)
-      vr[ch] =
-          vscale * (vc[ch] + vnoise * rng::normal_fast(s_val, pos * uint64_t(d) + uint64_t(ch)));
+      const float* vc = c.value_centroids.data() + size_t(cl) * d;
+      const float vscale = sink ? float(params_.value_sink_scale) : 1.0f;
+      for (int ch = 0; ch < d; ++ch)
+        vr[ch] =
+            vscale * (vc[ch] + vnoise * rng::normal_fast(s_val, pos * uint64_t(d) + uint64_t(ch)));
+    }
+  };
+  constexpr int64_t kSplitRows = 8192;
+  if (end - begin < kSplitRows) {
+    rows(begin, end);
+    return;
   }
+  const int64_t mid = begin + (end - begin) / 2;
+  std::thread other(rows, mid, end);
+  rows(begin, mid);
+  other.join();
 }
 
 void SyntheticGenerator::semantic_drift(int layer, int q_head, int64_t position, float* out) {
