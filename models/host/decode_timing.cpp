@@ -154,6 +154,7 @@ class Controller : public sc_module {
     bpg_ = cfg.org.banks_per_group;
     G_ = uint32_t(shape.q_heads / shape.kv_heads);
     slice_groups.assign(size_t(slices_), 0);
+    data_.resize(channels.size());  // used only with data
     for (size_t c = 0; c < channels.size(); ++c) {
       sockets.push_back(std::make_unique<tlm_utils::simple_initiator_socket<Controller>>(
           ("socket_" + std::to_string(c)).c_str()));
@@ -205,7 +206,6 @@ class Controller : public sc_module {
     std::vector<uint8_t> scored;  // G x n
     std::vector<uint16_t> prob;   // G x n, FP16
     const PimData* value_move = nullptr;
-    PimData* value_macs = nullptr;
     std::vector<float> k, v;  // the KV head's rows, as the source gives them
   };
   std::vector<DataState> data_;
@@ -280,7 +280,7 @@ class Controller : public sc_module {
     const auto& o = cfg_.org;
     PimData* macs = nullptr;
     if (ds && kind == PassKind::kValues) {
-      macs = ds->value_macs = new_data(ds);
+      macs = new_data(ds);
       macs->accumulators = 2;  // column parity = which 16 of the bank's 32 dimensions
     }
     for (size_t k = 0; k < plan.rounds.size(); ++k) {
@@ -710,9 +710,6 @@ class Controller : public sc_module {
   int arrived_ = 0;
   bool barrier_broken_ = false;
   sc_event done_ev_;
-
- public:
-  void start_data(size_t channels) { data_.resize(channels); }
 };
 
 }  // namespace
@@ -758,7 +755,6 @@ json simulate_jobs(const std::vector<Job>& jobs, const MemoryConfig& cfg, const 
   std::vector<pim::AluBackend*> alu_ptrs;
   for (auto& a : alus) alu_ptrs.push_back(a.get());
   Controller ctl("controller", raw, cfg, host, jobs, shape, steps, region, opt, alu_ptrs);
-  ctl.start_data(raw.size());
   sc_start();
   if (!ctl.error.empty()) throw std::runtime_error(ctl.error);
   const double end_ns = sc_time_stamp().to_seconds() * 1e9;
